@@ -10,6 +10,7 @@
 #ifndef VHOSTILE_CORE_COMPILER_H
 #define VHOSTILE_CORE_COMPILER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 

@@ -23,6 +23,8 @@
 void gmem_init(struct gmem *gm)
 {
 	gm->nr = 0;
+	gm->log = NULL;
+	gm->log_size = 0;
 }
 
 /* Does [base, base + size) wrap past 2^64?  (size > 0) */
@@ -207,4 +209,47 @@ int gmem_read(const struct gmem *gm, uint64_t gpa, void *dst, size_t len)
 int gmem_write(const struct gmem *gm, uint64_t gpa, const void *src, size_t len)
 {
 	return copy_guest(gm, gpa, (void *)src, len, 1);
+}
+
+/* 4 KiB dirty-log pages (vhost-user VHOST_LOG_PAGE). */
+#define LOG_PAGE_SHIFT 12
+
+void gmem_set_log(struct gmem *gm, uint8_t *log, uint64_t size)
+{
+	gm->log = size ? log : NULL;
+	gm->log_size = log ? size : 0;
+}
+
+void gmem_log_gpa(const struct gmem *gm, uint64_t gpa, uint64_t len)
+{
+	uint64_t page, last, nbits;
+
+	if (!gm->log || len == 0)
+		return;
+	nbits = gm->log_size * 8;
+	page = gpa >> LOG_PAGE_SHIFT;
+	last = range_wraps(gpa, len) ? UINT64_MAX >> LOG_PAGE_SHIFT
+				     : (gpa + (len - 1)) >> LOG_PAGE_SHIFT;
+	for (; page <= last && page < nbits; page++)
+		__atomic_fetch_or(&gm->log[page / 8], (uint8_t)(1u << (page % 8)),
+				  __ATOMIC_RELAXED);
+}
+
+void gmem_log_hva(const struct gmem *gm, const void *hva, uint64_t len)
+{
+	uintptr_t h = (uintptr_t)hva;
+
+	if (!gm->log || len == 0)
+		return;
+	for (unsigned i = 0; i < gm->nr; i++) {
+		const struct gmem_region *r = &gm->r[i];
+		uintptr_t base = (uintptr_t)r->hva;
+
+		if (h >= base && h - base < r->size) {
+			uint64_t off = h - base;
+
+			gmem_log_gpa(gm, r->gpa + off, len < r->size - off ? len : r->size - off);
+			return;
+		}
+	}
 }

@@ -33,6 +33,10 @@ struct gmem_region {
 struct gmem {
 	unsigned nr;
 	struct gmem_region r[GMEM_MAX_REGIONS]; /* sorted by gpa, disjoint */
+	/* Dirty log for live migration (vhost-user SET_LOG_BASE): one bit per
+	 * VHOST_LOG_PAGE of guest-physical space; NULL when not logging. */
+	uint8_t *log;
+	uint64_t log_size; /* bytes */
 };
 
 /**
@@ -129,5 +133,37 @@ VH_MUST_CHECK int gmem_read(const struct gmem *gm, uint64_t gpa, void *dst, size
  * Return: 0 or -EFAULT (nothing written).
  */
 VH_MUST_CHECK int gmem_write(const struct gmem *gm, uint64_t gpa, const void *src, size_t len);
+
+/**
+ * gmem_set_log() - start (or with @log NULL stop) dirty logging.
+ * @gm: table
+ * @log: bitmap, bit N = guest page N (4 KiB); shared with the frontend
+ * @size: bitmap size in bytes
+ */
+void gmem_set_log(struct gmem *gm, uint8_t *log, uint64_t size);
+
+/**
+ * gmem_log_gpa() - mark [@gpa, @gpa + @len) dirty (no-op when not logging).
+ * @gm: table
+ * @gpa: guest-physical start
+ * @len: bytes
+ *
+ * Pages beyond the bitmap are ignored: the frontend sized it; we never write
+ * outside it.
+ */
+void gmem_log_gpa(const struct gmem *gm, uint64_t gpa, uint64_t len);
+
+/**
+ * gmem_log_hva() - mark the guest pages behind a host range dirty.
+ * @gm: table
+ * @hva: host address inside one region (as produced by gmem_map_iov)
+ * @len: bytes
+ */
+void gmem_log_hva(const struct gmem *gm, const void *hva, uint64_t len);
+
+static inline int gmem_logging(const struct gmem *gm)
+{
+	return gm->log != NULL;
+}
 
 #endif /* VHOSTILE_CORE_GMEM_H */

@@ -123,6 +123,8 @@ int vq_start(struct vq *vq, const struct gmem *gm, const struct vq_cfg *cfg)
 	vq->indirect = cfg->features & VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
 	vq->event_idx = cfg->features & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
 	vq->gm = gm;
+	vq->desc_gpa = cfg->desc;
+	vq->device_gpa = cfg->device;
 
 	r = cfg->fmt == VQ_FMT_SPLIT ? vq_start_split(vq, cfg) : vq_start_packed(vq, cfg);
 	if (r) {
@@ -186,6 +188,19 @@ enum vq_status vq_pop(struct vq *vq, struct vq_chain *c)
 	return st;
 }
 
+/* Mark the guest pages of the first @written writable bytes of @c dirty. */
+static void log_written(struct vq *vq, const struct vq_chain *c, uint32_t written)
+{
+	const struct iovec *iov = c->iov + c->n_out;
+
+	for (unsigned i = 0; i < c->n_in && written; i++) {
+		uint32_t n = iov[i].iov_len < written ? (uint32_t)iov[i].iov_len : written;
+
+		gmem_log_hva(vq->gm, iov[i].iov_base, n);
+		written -= n;
+	}
+}
+
 int vq_push(struct vq *vq, const struct vq_chain *c, uint32_t written)
 {
 	if (vh_unlikely(!vq->started))
@@ -200,10 +215,37 @@ int vq_push(struct vq *vq, const struct vq_chain *c, uint32_t written)
 	vq_inflight_clear(vq, c->id);
 	if (written > c->in_bytes)
 		written = c->in_bytes;
+	if (vh_unlikely(gmem_logging(vq->gm)))
+		log_written(vq, c, written);
 	if (vq->fmt == VQ_FMT_SPLIT)
 		vq_stage_split(vq, c->id, written);
 	else
 		vq_stage_packed(vq, c->id, written, c->nslots);
+	return 0;
+}
+
+int vq_unpop(struct vq *vq, const struct vq_chain *c)
+{
+	if (vh_unlikely(!vq->started))
+		return -EINVAL;
+	if (vh_unlikely(vq->broken))
+		return -EIO;
+	if (c->id >= vq->size || !vq_inflight_test(vq, c->id))
+		return -EINVAL;
+	if (vq->fmt == VQ_FMT_PACKED) {
+		if (c->nslots == 0 || c->nslots > vq->size)
+			return -EINVAL;
+		if (vq->last_avail >= c->nslots) {
+			vq->last_avail = (uint16_t)(vq->last_avail - c->nslots);
+		} else {
+			vq->last_avail = (uint16_t)(vq->last_avail + vq->size - c->nslots);
+			vq->avail_wrap = !vq->avail_wrap;
+		}
+	} else {
+		vq->last_avail--;
+	}
+	vq_inflight_clear(vq, c->id);
+	vq->stats.chains--;
 	return 0;
 }
 

@@ -146,6 +146,8 @@ struct vq {
 	int call_fd;
 	int err_fd;
 	const struct gmem *gm;
+	uint64_t desc_gpa;   /* for dirty logging of device writes */
+	uint64_t device_gpa;
 	union {
 		struct {
 			struct vring_desc *desc;
@@ -239,11 +241,28 @@ VH_MUST_CHECK enum vq_status vq_pop(struct vq *vq, struct vq_chain *c);
  * @c: the chain
  * @written: bytes written into its writable part; clamped to @c->in_bytes
  *
- * Invisible to the driver until vq_flush().
+ * Invisible to the driver until vq_flush().  While the guest memory is being
+ * dirty-logged (migration), the pages of the first @written writable bytes
+ * are marked here, so callers never log by hand.
  *
  * Return: 0, -EINVAL if @c is not in flight (device bug), -EIO if broken.
  */
 VH_MUST_CHECK int vq_push(struct vq *vq, const struct vq_chain *c, uint32_t written);
+
+/**
+ * vq_unpop() - give back the most recently popped chain, unused.
+ * @vq: queue
+ * @c: a chain returned by vq_pop (VQ_OK) and not pushed
+ *
+ * The driver's ring still holds the chain (the device never writes the
+ * available side), so rewinding makes the next vq_pop see it again; used by
+ * RX when a packet needs more buffers than the guest posted so far, and on
+ * stop so that GET_VRING_BASE reports unprocessed chains as still available.
+ * Several chains are given back in the reverse order of popping.
+ *
+ * Return: 0, -EINVAL if @c is not in flight, -EIO if broken.
+ */
+VH_MUST_CHECK int vq_unpop(struct vq *vq, const struct vq_chain *c);
 
 /**
  * vq_flush() - publish staged completions with one release barrier.

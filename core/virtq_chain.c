@@ -80,32 +80,49 @@ static enum vq_fault walk_buf(struct vq *vq, struct vq_walk *w, const struct vq_
 /*
  * Copy entry @i of an indirect table.  @tab is the host mapping when the table
  * lies in one region (aligned loads, one per field), else NULL and the entry
- * is copied with gmem_read from @gpa.
+ * is copied with gmem_read from @gpa.  Entries have the ring's own layout:
+ * split {addr, len, flags, next}, packed {addr, len, id, flags} (2.8.19).
  */
-static int read_table_entry(const struct vq *vq, const struct vring_desc *tab, uint64_t gpa,
-			    uint32_t i, struct vq_desc *d)
+static int read_table_entry(const struct vq *vq, const void *tab, uint64_t gpa, uint32_t i,
+			    struct vq_desc *d)
 {
-	struct vring_desc raw;
+	union {
+		struct vring_desc s;
+		struct vring_packed_desc p;
+	} raw;
 
-	if (tab) {
-		d->addr = le64toh(vh_load(&tab[i].addr));
-		d->len = le32toh(vh_load(&tab[i].len));
-		d->flags = le16toh(vh_load(&tab[i].flags));
-		d->next = le16toh(vh_load(&tab[i].next));
-		return 0;
-	}
-	if (gmem_read(vq->gm, gpa + 16ULL * i, &raw, sizeof(raw)))
+	if (tab && vq->fmt == VQ_FMT_PACKED) {
+		const struct vring_packed_desc *e = (const struct vring_packed_desc *)tab + i;
+
+		raw.p.addr = vh_load(&e->addr);
+		raw.p.len = vh_load(&e->len);
+		raw.p.id = vh_load(&e->id);
+		raw.p.flags = vh_load(&e->flags);
+	} else if (tab) {
+		const struct vring_desc *e = (const struct vring_desc *)tab + i;
+
+		raw.s.addr = vh_load(&e->addr);
+		raw.s.len = vh_load(&e->len);
+		raw.s.flags = vh_load(&e->flags);
+		raw.s.next = vh_load(&e->next);
+	} else if (gmem_read(vq->gm, gpa + 16ULL * i, &raw, sizeof(raw))) {
 		return -EFAULT;
-	d->addr = le64toh(raw.addr);
-	d->len = le32toh(raw.len);
-	d->flags = le16toh(raw.flags);
-	d->next = le16toh(raw.next);
+	}
+	d->addr = le64toh(raw.s.addr);
+	d->len = le32toh(raw.s.len);
+	if (vq->fmt == VQ_FMT_PACKED) {
+		d->flags = le16toh(raw.p.flags);
+		d->next = le16toh(raw.p.id);
+	} else {
+		d->flags = le16toh(raw.s.flags);
+		d->next = le16toh(raw.s.next);
+	}
 	return 0;
 }
 
 static enum vq_fault walk_indirect(struct vq *vq, struct vq_walk *w, const struct vq_desc *ind)
 {
-	const struct vring_desc *tab;
+	const void *tab;
 	uint32_t n, i = 0;
 
 	if (!vq->indirect)

@@ -122,6 +122,7 @@ void vq_stage_packed(struct vq *vq, uint16_t id, uint32_t len, uint16_t nslots)
 		flags |= VRING_DESC_F_WRITE;
 	vh_store(&p->id, htole16(id));
 	vh_store(&p->len, htole32(len));
+	gmem_log_gpa(vq->gm, vq->desc_gpa + 16ULL * vq->used_idx, 16);
 	if (vq->staged == 0) {
 		vq->stage_head = vq->used_idx;
 		vq->stage_head_flags = flags;
@@ -188,6 +189,7 @@ bool vq_enable_notify_packed(struct vq *vq)
 	} else if (!vq->notify_armed) {
 		vh_store(&ev->flags, htole16(VRING_PACKED_EVENT_FLAG_ENABLE));
 	}
+	gmem_log_gpa(vq->gm, vq->device_gpa, sizeof(*ev));
 	vq->notify_armed = true;
 
 	/* Full fence, then re-check (see vq_enable_notify_split). */
@@ -198,6 +200,7 @@ bool vq_enable_notify_packed(struct vq *vq)
 void vq_disable_notify_packed(struct vq *vq)
 {
 	vh_store(&vq->r.packed.device->flags, htole16(VRING_PACKED_EVENT_FLAG_DISABLE));
+	gmem_log_gpa(vq->gm, vq->device_gpa, sizeof(struct vring_packed_event));
 	vq->notify_armed = false;
 }
 

@@ -112,6 +112,7 @@ void vq_stage_split(struct vq *vq, uint16_t id, uint32_t len)
 
 	vh_store(&e->id, htole32(id));
 	vh_store(&e->len, htole32(len));
+	gmem_log_gpa(vq->gm, vq->device_gpa + 4 + 8ULL * (vq->used_idx & vq->mask), 8);
 	vq->used_idx++;
 	vq->staged++;
 }
@@ -121,6 +122,7 @@ void vq_publish_split(struct vq *vq)
 	/* Release: the used elements written by vq_stage_split are visible
 	 * before the index that exposes them (2.7.8.2). */
 	vh_store_release(&vq->r.split.used->idx, htole16(vq->used_idx));
+	gmem_log_gpa(vq->gm, vq->device_gpa + 2, 2);
 }
 
 bool vq_need_signal_split(struct vq *vq)
@@ -144,10 +146,13 @@ bool vq_need_signal_split(struct vq *vq)
 
 bool vq_enable_notify_split(struct vq *vq)
 {
-	if (vq->event_idx)
+	if (vq->event_idx) {
 		vh_store(avail_event_ptr(vq), htole16(vq->last_avail));
-	else if (!vq->notify_armed)
+		gmem_log_gpa(vq->gm, vq->device_gpa + 4 + 8ULL * vq->size, 2);
+	} else if (!vq->notify_armed) {
 		vh_store(&vq->r.split.used->flags, htole16(0));
+		gmem_log_gpa(vq->gm, vq->device_gpa, 2);
+	}
 	vq->notify_armed = true;
 
 	/* Full fence: the arming store must be visible before we re-read the
@@ -162,8 +167,10 @@ void vq_disable_notify_split(struct vq *vq)
 {
 	/* With EVENT_IDX the driver kicks once when it passes avail_event;
 	 * leaving avail_event behind is the suppression, no write needed. */
-	if (!vq->event_idx)
+	if (!vq->event_idx) {
 		vh_store(&vq->r.split.used->flags, htole16(VRING_USED_F_NO_NOTIFY));
+		gmem_log_gpa(vq->gm, vq->device_gpa, 2);
+	}
 	vq->notify_armed = false;
 }
 
