@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The project's test command (README.md, .ci/run): installs what is missing,
+# then builds and runs the whole ctest suite (unit, fuzz corpus replay,
+# integration) under every preset in $VH_PRESETS, and a bounded libFuzzer
+# smoke campaign over every target.
+#
+#   scripts/test.sh            # full: release, asan (gcc) + clang variants + fuzz smoke
+#   VH_PRESETS="release" VH_FUZZ_SECONDS=0 scripts/test.sh   # quick
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PRESETS=${VH_PRESETS:-"release asan release-clang asan-clang"}
+FUZZ_SECONDS=${VH_FUZZ_SECONDS:-60}
+JOBS=$(nproc)
+
+scripts/deps.sh
+
+fail=0
+for p in $PRESETS; do
+	echo "=== preset $p: configure + build"
+	cmake --preset "$p" >/dev/null
+	cmake --build --preset "$p" -j "$JOBS"
+	echo "=== preset $p: ctest"
+	if ! ctest --preset "$p" -j "$JOBS"; then
+		echo "!!! preset $p: tests failed"
+		fail=1
+	fi
+done
+
+if [ "$FUZZ_SECONDS" -gt 0 ] && [ -x fuzz/run_libfuzzer.sh ]; then
+	echo "=== fuzz smoke: every target ${FUZZ_SECONDS}s on its corpus"
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j "$JOBS"
+	if ! fuzz/run_libfuzzer.sh build/fuzz "$FUZZ_SECONDS"; then
+		echo "!!! fuzz smoke failed"
+		fail=1
+	fi
+fi
+
+if [ "$fail" -ne 0 ]; then
+	echo "scripts/test.sh: FAILED"
+	exit 1
+fi
+echo "scripts/test.sh: all presets passed"
