@@ -19,6 +19,7 @@
 #include "core/vhost_user.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -368,6 +369,15 @@ static int map_region(int fd, const struct vu_mem_region *in, struct gmem_region
 	 * fault in ways we cannot bound. */
 	if (!S_ISREG(st.st_mode) || in->mmap_offset + in->memory_size > (uint64_t)st.st_size)
 		return -EINVAL;
+	{
+		/* A memfd whose size is not sealed could be shrunk under us
+		 * (SIGBUS); QEMU seals its memfd backend by default. */
+		int seals = fcntl(fd, F_GET_SEALS);
+
+		if (seals >= 0 && !(seals & F_SEAL_SHRINK))
+			vh_dbg("memory region at gpa %#llx: memfd size not sealed",
+			       (unsigned long long)in->guest_phys_addr);
+	}
 	align = (uint64_t)sysconf(_SC_PAGESIZE);
 	if (st.st_blksize > 0 && (uint64_t)st.st_blksize > align &&
 	    !((uint64_t)st.st_blksize & ((uint64_t)st.st_blksize - 1)))
@@ -498,6 +508,7 @@ static int h_add_mem_reg(struct vu_server *s, struct vu_msg *m)
 	uint64_t moff[GMEM_MAX_REGIONS];
 	bool keep[GMEM_MAX_REGIONS] = { false };
 	unsigned n = cur->gm.nr;
+	struct vu_map added;
 	int fd, err;
 
 	if (n >= GMEM_MAX_REGIONS)
@@ -511,9 +522,10 @@ static int h_add_mem_reg(struct vu_server *s, struct vu_msg *m)
 	if (err)
 		return err;
 	moff[n] = m->p.mem_reg.region.mmap_offset;
+	added = maps[n]; /* memtab_build sorts maps[] in place */
 	err = memtab_build(&s->mem[s->cur ^ 1], r, maps, moff, n + 1);
 	if (err) {
-		munmap(maps[n].base, maps[n].len);
+		munmap(added.base, added.len);
 		return err;
 	}
 	memtab_commit(s, keep); /* existing mappings moved, not unmapped */
@@ -620,8 +632,6 @@ static int h_set_features(struct vu_server *s, struct vu_msg *m)
 {
 	uint64_t f = m->p.u64, dev_f = f & ~(VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES) |
 					      VIRTIO_BIT(VHOST_F_LOG_ALL));
-	uint64_t old_dev = s->features & ~(VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES) |
-					   VIRTIO_BIT(VHOST_F_LOG_ALL));
 	bool running = false;
 	int err;
 
@@ -631,7 +641,8 @@ static int h_set_features(struct vu_server *s, struct vu_msg *m)
 		running |= s->vr[i].started;
 	if (running) {
 		/* Only migration logging may be switched under running rings. */
-		if (!s->features_acked || dev_f != old_dev)
+		if (!s->features_acked ||
+		    (f ^ s->features) & ~VIRTIO_BIT(VHOST_F_LOG_ALL))
 			return -EBUSY;
 		s->features = f;
 		relog(s);
@@ -666,7 +677,8 @@ static int h_set_vring_num(struct vu_server *s, unsigned i, uint32_t num)
 	if (s->features_acked && !packed(s) && (num & (num - 1)))
 		return -EINVAL;
 	v->num = num;
-	return ring_start(s, i); /* if its kick fd came first */
+	(void)ring_start(s, i); /* if its kick fd came first; failures are logged */
+	return 0;
 }
 
 static int h_set_vring_addr(struct vu_server *s, unsigned i, const struct vu_vring_addr *a)
@@ -685,7 +697,8 @@ static int h_set_vring_addr(struct vu_server *s, unsigned i, const struct vu_vri
 	}
 	v->addr = *a;
 	v->addr_set = true;
-	return ring_start(s, i); /* if its kick fd came first */
+	(void)ring_start(s, i); /* if its kick fd came first; failures are logged */
+	return 0;
 }
 
 static int h_set_vring_base(struct vu_server *s, unsigned i, uint32_t num)
@@ -724,6 +737,27 @@ static int h_get_vring_base(struct vu_server *s, unsigned i)
 	return send_reply(s, VHOST_USER_GET_VRING_BASE, &out, sizeof(out));
 }
 
+/*
+ * A kick/call/err fd must be an eventfd (an anonymous inode, not a pipe,
+ * socket or file: a pipe whose writer is gone polls HUP forever), and we make
+ * it non-blocking: a frontend that saturates the counter or drains it between
+ * our poll and our read must not block a worker, and through the stop -> ack
+ * handshake the control thread.  QEMU, DPDK and cloud-hypervisor create them
+ * non-blocking already.
+ */
+static int check_event_fd(int fd)
+{
+	struct stat st;
+	int fl;
+
+	if (fstat(fd, &st) || (st.st_mode & S_IFMT) != 0)
+		return -EINVAL;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK)))
+		return -EINVAL;
+	return 0;
+}
+
 /* SET_VRING_KICK / CALL / ERR: replace the fd; a running ring is restarted. */
 static int h_set_vring_fd(struct vu_server *s, struct vu_msg *m, unsigned i)
 {
@@ -748,6 +782,8 @@ static int h_set_vring_fd(struct vu_server *s, struct vu_msg *m, unsigned i)
 		slot = &v->err_fd;
 		break;
 	}
+	if (!nofd && check_event_fd(m->fds[0]))
+		return -EINVAL;
 	fd = nofd ? -1 : take_fd(m, 0);
 	ring_stop(s, i);
 	close_fd(slot);

@@ -142,6 +142,7 @@ void vq_publish_packed(struct vq *vq)
 	/* Release: every staged id/len (and later slots' flags) is visible
 	 * before the first staged slot turns used. */
 	vh_store_release(&vq->r.packed.desc[vq->stage_head].flags, htole16(vq->stage_head_flags));
+	gmem_log_gpa(vq->gm, vq->desc_gpa + 16ULL * vq->stage_head + 14, 2);
 }
 
 bool vq_need_signal_packed(struct vq *vq)

@@ -221,8 +221,37 @@ static inline bool vu_front_reply_ack(const struct vu_front *f)
 
 /* ---- device negotiation -------------------------------------------------- */
 
+/*
+ * The GET_* helpers below send the request, wait for its reply and store the
+ * u64 payload in *@out-style arguments; the SET_* helpers go through
+ * vu_front_set() (REPLY_ACK honoured).  All return 0 or -errno.
+ */
+
+/**
+ * vu_front_get_features() - GET_FEATURES.
+ * @f: frontend
+ * @features: offered virtio features (VHOST_USER_F_PROTOCOL_FEATURES included)
+ *
+ * Return: 0 or -errno.
+ */
 int vu_front_get_features(struct vu_front *f, uint64_t *features);
+
+/**
+ * vu_front_set_features() - SET_FEATURES; remembered in @f->features.
+ * @f: frontend
+ * @features: acked features (VHOST_F_LOG_ALL to start dirty logging)
+ *
+ * Return: 0 or -errno.
+ */
 int vu_front_set_features(struct vu_front *f, uint64_t features);
+
+/**
+ * vu_front_get_protocol_features() - GET_PROTOCOL_FEATURES.
+ * @f: frontend
+ * @pf: offered protocol features
+ *
+ * Return: 0 or -errno.
+ */
 int vu_front_get_protocol_features(struct vu_front *f, uint64_t *pf);
 
 /**
@@ -234,11 +263,17 @@ int vu_front_get_protocol_features(struct vu_front *f, uint64_t *pf);
  * Return: 0 or -errno.
  */
 int vu_front_set_protocol_features(struct vu_front *f, uint64_t pf);
+
+/* SET_OWNER, RESET_OWNER, RESET_DEVICE (no payload). */
 int vu_front_set_owner(struct vu_front *f);
 int vu_front_reset_owner(struct vu_front *f);
 int vu_front_reset_device(struct vu_front *f);
+
+/* GET_QUEUE_NUM (queue pairs for vhost-user-net), GET_MAX_MEM_SLOTS. */
 int vu_front_get_queue_num(struct vu_front *f, uint64_t *n);
 int vu_front_get_max_mem_slots(struct vu_front *f, uint64_t *n);
+
+/* SET_STATUS / GET_STATUS (VHOST_USER_PROTOCOL_F_STATUS): the device status byte. */
 int vu_front_set_status(struct vu_front *f, uint8_t status);
 int vu_front_get_status(struct vu_front *f, uint8_t *status);
 
@@ -253,6 +288,17 @@ int vu_front_get_status(struct vu_front *f, uint8_t *status);
  * another size.
  */
 int vu_front_get_config(struct vu_front *f, uint32_t off, void *buf, uint32_t len);
+
+/**
+ * vu_front_set_config() - SET_CONFIG.
+ * @f: frontend
+ * @off: config space offset
+ * @buf: bytes to write
+ * @len: their count (<= 256)
+ * @flags: VHOST_SET_CONFIG_TYPE_* (0: frontend)
+ *
+ * Return: 0, -EREMOTEIO if refused (REPLY_ACK), other -errno.
+ */
 int vu_front_set_config(struct vu_front *f, uint32_t off, const void *buf, uint32_t len,
 			uint32_t flags);
 
@@ -290,11 +336,28 @@ int vu_front_set_mem_table(struct vu_front *f, const struct vu_front_region *r, 
 
 /* vu_front_set_mem_table() of every region of @ds. */
 int vu_front_set_mem_table_ds(struct vu_front *f, const struct drvsim *ds);
+
+/**
+ * vu_front_add_mem_reg() - ADD_MEM_REG (CONFIGURE_MEM_SLOTS) with the region's fd.
+ * @f: frontend
+ * @r: region
+ *
+ * Return: 0 or -errno.
+ */
 int vu_front_add_mem_reg(struct vu_front *f, const struct vu_front_region *r);
+
+/**
+ * vu_front_rem_mem_reg() - REM_MEM_REG; like QEMU, the region's fd is attached.
+ * @f: frontend
+ * @r: region (gpa, size and uaddr must match the one added; @r->fd may be -1)
+ *
+ * Return: 0 or -errno.
+ */
 int vu_front_rem_mem_reg(struct vu_front *f, const struct vu_front_region *r);
 
 /* ---- rings ---------------------------------------------------------------- */
 
+/* SET_VRING_NUM: ring size. */
 int vu_front_set_vring_num(struct vu_front *f, uint32_t idx, uint32_t num);
 
 /**
@@ -311,6 +374,8 @@ int vu_front_set_vring_num(struct vu_front *f, uint32_t idx, uint32_t num);
  */
 int vu_front_set_vring_addr(struct vu_front *f, uint32_t idx, uint64_t desc, uint64_t avail,
 			    uint64_t used, uint32_t flags, uint64_t log);
+
+/* SET_VRING_BASE: next avail index (packed: avail|wrap<<15|used<<16|wrap<<31). */
 int vu_front_set_vring_base(struct vu_front *f, uint32_t idx, uint32_t base);
 
 /**
@@ -327,6 +392,8 @@ int vu_front_get_vring_base(struct vu_front *f, uint32_t idx, uint32_t *base);
 int vu_front_set_vring_kick(struct vu_front *f, uint32_t idx, int fd);
 int vu_front_set_vring_call(struct vu_front *f, uint32_t idx, int fd);
 int vu_front_set_vring_err(struct vu_front *f, uint32_t idx, int fd);
+
+/* SET_VRING_ENABLE (meaningful once VHOST_USER_F_PROTOCOL_FEATURES is acked). */
 int vu_front_set_vring_enable(struct vu_front *f, uint32_t idx, bool enable);
 
 /* Describe a simulator ring (addresses as frontend VAs, base from the driver). */
@@ -356,6 +423,8 @@ int vu_front_vring_setup(struct vu_front *f, uint32_t idx, const struct vu_front
  * Return: 0 or -errno.
  */
 int vu_front_log_new(struct vu_front_log *l, uint64_t guest_bytes);
+
+/* vu_front_log_free() - unmap and close a log from vu_front_log_new(). */
 void vu_front_log_free(struct vu_front_log *l);
 
 /* Is the page holding @gpa marked dirty? */
@@ -374,6 +443,8 @@ void vu_front_log_clear(struct vu_front_log *l);
  * Return: 0 or -errno.
  */
 int vu_front_set_log_base(struct vu_front *f, int fd, uint64_t size, uint64_t offset);
+
+/* SET_LOG_FD: the eventfd the backend signals after logging (LOG_SHMFD). */
 int vu_front_set_log_fd(struct vu_front *f, int fd);
 
 #endif /* VHOSTILE_TESTS_SUPPORT_VU_FRONT_H */
