@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -156,10 +157,12 @@ static int wait_readable(struct app *a, int fd, int timeout_ms)
 		};
 		int n = poll(p, 3, timeout_ms);
 
-		if (n < 0 && errno != EINTR)
+		if (n < 0 && errno == EINTR)
+			continue; /* not a quit request: signals arrive via sig_fd */
+		if (n < 0)
 			return -errno;
-		if (n <= 0)
-			return n < 0 ? 0 : -ETIMEDOUT;
+		if (n == 0)
+			return -ETIMEDOUT;
 		if (p[1].revents)
 			handle_signal(a);
 		if (p[2].revents)
@@ -207,18 +210,89 @@ static int next_connection(struct app *a)
 	}
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Is a whole message queued on @conn: the header and as much payload as it
+ * announces (capped at what any request may carry; a larger size is refused
+ * by vu_server_recv() right after the header)?  Also true at EOF or on a
+ * socket error, which vu_server_recv() then reports without blocking.
+ */
+static bool message_queued(int conn)
+{
+	struct pollfd p = { .fd = conn, .events = POLLIN | POLLRDHUP };
+	struct vu_hdr h;
+	size_t want = sizeof(h);
+	ssize_t n;
+	int queued;
+
+	if (poll(&p, 1, 0) != 1)
+		return false;
+	if (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL))
+		return true;
+	n = recv(conn, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT);
+	if (n <= 0)
+		return true;
+	if ((size_t)n == sizeof(h) && h.size <= sizeof(union vu_payload))
+		want += h.size;
+	if (ioctl(conn, FIONREAD, &queued) || queued < 0)
+		return true;
+	return (size_t)queued >= want;
+}
+
+/*
+ * Wait for the next message, serving signals and the stats timer meanwhile,
+ * and return only once it is queued completely, so vu_server_recv() never
+ * blocks: a frontend that stops or trickles inside a message can neither
+ * delay SIGTERM nor hold the control thread for more than MSG_TIMEOUT_S
+ * (a blocking read with a per-call timeout allowed both).  Messages arrive
+ * whole from real frontends; only a partial one is re-checked every 10 ms.
+ *
+ * Return: 1 ready (or EOF/error pending), 0 quit, -ETIMEDOUT, other -errno.
+ */
+static int wait_message(struct app *a, int conn)
+{
+	uint64_t deadline;
+	int r = wait_readable(a, conn, -1);
+
+	if (r <= 0)
+		return r;
+	deadline = mono_ms() + MSG_TIMEOUT_S * 1000;
+	while (!message_queued(conn)) {
+		uint64_t now = mono_ms();
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		r = wait_readable(a, -1, deadline - now < 10 ? (int)(deadline - now) : 10);
+		if (r == 0)
+			return 0;
+		if (r != -ETIMEDOUT)
+			return r;
+	}
+	return 1;
+}
+
 /* Serve one frontend until it disconnects or we are told to quit. */
 static void serve(struct app *a, int conn)
 {
 	struct timeval tv = { .tv_sec = MSG_TIMEOUT_S };
 	struct vu_msg m;
 
-	/* A frontend that stalls inside a message cannot block us forever. */
+	/* Backstop only: wait_message() hands over complete messages. */
 	(void)setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	vu_server_init(&a->vu, &netdev_vu_ops, &a->nd, conn);
 	for (;;) {
-		int r = wait_readable(a, conn, -1);
+		int r = wait_message(a, conn);
 
+		if (r == -ETIMEDOUT)
+			vh_warn("closing the connection: message incomplete after %d s",
+				MSG_TIMEOUT_S);
 		if (r <= 0)
 			break;
 		r = vu_server_recv(&a->vu, &m);

@@ -93,6 +93,10 @@ static int install_filter(void)
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				     SCMP_A1(SCMP_CMP_EQ, TUNSETVNETHDRSZ, 0));
+	/* ioctl FIONREAD: is a whole vhost-user message queued (net/main.c) */
+	if (!r)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0));
 	/* socket(): only AF_UNIX, for --client reconnects */
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
