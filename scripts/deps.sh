@@ -14,6 +14,12 @@ PKGS=(
 	python3
 )
 
+# --e2e: what the QEMU end-to-end tests, the demo and the DPDK interop and
+# benchmark scripts need on top.
+if [ "${1:-}" = --e2e ]; then
+	PKGS=(qemu-system-x86 linux-image-amd64 busybox-static iperf3 dpdk cpio kmod)
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -5,16 +5,21 @@
 # integration) under every preset in $VH_PRESETS, and a bounded libFuzzer
 # smoke campaign over every target.
 #
-#   scripts/test.sh            # full: release, asan (gcc) + clang variants + fuzz smoke
-#   VH_PRESETS="release" VH_FUZZ_SECONDS=0 scripts/test.sh   # quick
+#   scripts/test.sh            # full: release, asan (gcc) + clang variants,
+#                              # fuzz smoke, QEMU end-to-end matrix
+#   VH_PRESETS="release" VH_FUZZ_SECONDS=0 VH_E2E=0 scripts/test.sh   # quick
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PRESETS=${VH_PRESETS:-"release asan release-clang asan-clang"}
 FUZZ_SECONDS=${VH_FUZZ_SECONDS:-60}
+E2E=${VH_E2E:-1}
 JOBS=$(nproc)
 
 scripts/deps.sh
+if [ "$E2E" != 0 ] && [ "$(id -u)" -eq 0 ]; then
+	scripts/deps.sh --e2e # QEMU, kernel, busybox, iperf3, DPDK (interop + e2e)
+fi
 
 fail=0
 for p in $PRESETS; do
@@ -35,6 +40,20 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && [ -x fuzz/run_libfuzzer.sh ]; then
 	if ! fuzz/run_libfuzzer.sh build/fuzz "$FUZZ_SECONDS"; then
 		echo "!!! fuzz smoke failed"
 		fail=1
+	fi
+fi
+
+if [ "$E2E" != 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "=== e2e: skipped (needs root)"
+	else
+		echo "=== e2e: Linux guest under QEMU <-> vhostile-net <-> TAP, full matrix"
+		cmake --preset release >/dev/null
+		cmake --build --preset release -j "$JOBS" --target vhostile-net
+		if ! VHOSTILE_NET=$PWD/build/release/net/vhostile-net tests/e2e/run_matrix.sh vhostile; then
+			echo "!!! e2e matrix failed"
+			fail=1
+		fi
 	fi
 fi
 
