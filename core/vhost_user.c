@@ -404,7 +404,7 @@ static int map_region(int fd, const struct vu_mem_region *in, struct gmem_region
  * t->map[i] stays paired with t->gm.r[i].
  */
 static int memtab_build(struct vu_memtab *t, struct gmem_region *r, struct vu_map *m,
-			uint64_t *moff, unsigned n)
+			uint64_t *moff, unsigned *refs, unsigned n)
 {
 	int err;
 
@@ -413,13 +413,16 @@ static int memtab_build(struct vu_memtab *t, struct gmem_region *r, struct vu_ma
 			struct gmem_region tr = r[j];
 			struct vu_map tm = m[j];
 			uint64_t to = moff[j];
+			unsigned tf = refs[j];
 
 			r[j] = r[j - 1];
 			m[j] = m[j - 1];
 			moff[j] = moff[j - 1];
+			refs[j] = refs[j - 1];
 			r[j - 1] = tr;
 			m[j - 1] = tm;
 			moff[j - 1] = to;
+			refs[j - 1] = tf;
 		}
 	}
 	gmem_init(&t->gm);
@@ -429,6 +432,7 @@ static int memtab_build(struct vu_memtab *t, struct gmem_region *r, struct vu_ma
 	memset(t->map, 0, sizeof(t->map));
 	memcpy(t->map, m, n * sizeof(*m));
 	memcpy(t->mmap_offset, moff, n * sizeof(*moff));
+	memcpy(t->refs, refs, n * sizeof(*refs));
 	return 0;
 }
 
@@ -466,6 +470,7 @@ static int h_set_mem_table(struct vu_server *s, struct vu_msg *m)
 	struct gmem_region r[VHOST_MEMORY_BASELINE_NREGIONS];
 	struct vu_map maps[VHOST_MEMORY_BASELINE_NREGIONS];
 	uint64_t moff[VHOST_MEMORY_BASELINE_NREGIONS];
+	unsigned refs[VHOST_MEMORY_BASELINE_NREGIONS];
 	bool unmap_old[GMEM_MAX_REGIONS];
 	unsigned n = mem->nregions, done = 0;
 	int err = 0;
@@ -481,12 +486,13 @@ static int h_set_mem_table(struct vu_server *s, struct vu_msg *m)
 
 		err = map_region(fd, &mem->regions[done], &r[done], &maps[done]);
 		moff[done] = mem->regions[done].mmap_offset;
+		refs[done] = 1;
 		close(fd);
 		if (err)
 			break;
 	}
 	if (!err)
-		err = memtab_build(&s->mem[s->cur ^ 1], r, maps, moff, n); /* H7: overlap */
+		err = memtab_build(&s->mem[s->cur ^ 1], r, maps, moff, refs, n); /* H7 */
 	if (err) {
 		for (unsigned i = 0; i < done; i++) {
 			if (maps[i].base)
@@ -506,16 +512,31 @@ static int h_add_mem_reg(struct vu_server *s, struct vu_msg *m)
 	struct gmem_region r[GMEM_MAX_REGIONS];
 	struct vu_map maps[GMEM_MAX_REGIONS];
 	uint64_t moff[GMEM_MAX_REGIONS];
+	unsigned refs[GMEM_MAX_REGIONS];
 	bool keep[GMEM_MAX_REGIONS] = { false };
+	const struct vu_mem_region *in = &m->p.mem_reg.region;
 	unsigned n = cur->gm.nr;
 	struct vu_map added;
 	int fd, err;
 
+	for (unsigned i = 0; i < n; i++) {
+		const struct gmem_region *g = &cur->gm.r[i];
+
+		if (g->gpa == in->guest_phys_addr && g->size == in->memory_size &&
+		    g->uaddr == in->userspace_addr && cur->mmap_offset[i] == in->mmap_offset) {
+			/* the same region again: one more reference, no remap
+			 * (the fd is closed with the message's other fds) */
+			s->mem[s->cur].refs[i]++;
+			return 0;
+		}
+	}
 	if (n >= GMEM_MAX_REGIONS)
 		return -ENOSPC;
 	memcpy(r, cur->gm.r, n * sizeof(r[0]));
 	memcpy(maps, cur->map, n * sizeof(maps[0]));
 	memcpy(moff, cur->mmap_offset, n * sizeof(moff[0]));
+	memcpy(refs, cur->refs, n * sizeof(refs[0]));
+	refs[n] = 1;
 	fd = take_fd(m, 0);
 	err = map_region(fd, &m->p.mem_reg.region, &r[n], &maps[n]);
 	close(fd);
@@ -523,7 +544,7 @@ static int h_add_mem_reg(struct vu_server *s, struct vu_msg *m)
 		return err;
 	moff[n] = m->p.mem_reg.region.mmap_offset;
 	added = maps[n]; /* memtab_build sorts maps[] in place */
-	err = memtab_build(&s->mem[s->cur ^ 1], r, maps, moff, n + 1);
+	err = memtab_build(&s->mem[s->cur ^ 1], r, maps, moff, refs, n + 1);
 	if (err) {
 		munmap(added.base, added.len);
 		return err;
@@ -539,6 +560,7 @@ static int h_rem_mem_reg(struct vu_server *s, struct vu_msg *m)
 	struct gmem_region r[GMEM_MAX_REGIONS];
 	struct vu_map maps[GMEM_MAX_REGIONS];
 	uint64_t moff[GMEM_MAX_REGIONS];
+	unsigned refs[GMEM_MAX_REGIONS];
 	bool unmap_old[GMEM_MAX_REGIONS] = { false };
 	unsigned n = 0, hit = GMEM_MAX_REGIONS;
 	int err;
@@ -554,11 +576,16 @@ static int h_rem_mem_reg(struct vu_server *s, struct vu_msg *m)
 		r[n] = *g;
 		maps[n] = cur->map[i];
 		moff[n] = cur->mmap_offset[i];
+		refs[n] = cur->refs[i];
 		n++;
 	}
 	if (hit == GMEM_MAX_REGIONS)
 		return -ENOENT;
-	err = memtab_build(&s->mem[s->cur ^ 1], r, maps, moff, n);
+	if (cur->refs[hit] > 1) { /* another vhost device still uses it */
+		s->mem[s->cur].refs[hit]--;
+		return 0;
+	}
+	err = memtab_build(&s->mem[s->cur ^ 1], r, maps, moff, refs, n);
 	if (err)
 		return err;
 	unmap_old[hit] = true;

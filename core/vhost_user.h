@@ -85,6 +85,10 @@ struct vu_memtab {
 	struct gmem gm;
 	struct vu_map map[GMEM_MAX_REGIONS]; /* indexed like gm.r */
 	uint64_t mmap_offset[GMEM_MAX_REGIONS];
+	/* ADD_MEM_REG of an identical region takes another reference: QEMU
+	 * runs one vhost device per queue pair over the same connection and
+	 * each adds (and later removes) the whole guest memory. */
+	unsigned refs[GMEM_MAX_REGIONS];
 };
 
 struct vu_stats {

@@ -104,9 +104,18 @@ static uint64_t close_deps(uint64_t f)
 	return f;
 }
 
+/*
+ * Dependencies a driver's feature choice must satisfy.  The control-queue
+ * ones are not checked: a vhost-user frontend may run the control queue
+ * itself (QEMU does), so it acks MQ or GUEST_ANNOUNCE for its own emulation
+ * while withholding CTRL_VQ from us.  Offload dependencies are the driver's
+ * and still hold.
+ */
 static bool deps_ok(uint64_t f)
 {
-	return close_deps(f) == f;
+	uint64_t g = f | B(VIRTIO_NET_F_CTRL_VQ) | B(VIRTIO_NET_F_CTRL_RX);
+
+	return close_deps(g) == g;
 }
 
 static unsigned guest_offloads(uint64_t f)

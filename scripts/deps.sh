@@ -17,7 +17,7 @@ PKGS=(
 # --e2e: what the QEMU end-to-end tests, the demo and the DPDK interop and
 # benchmark scripts need on top.
 if [ "${1:-}" = --e2e ]; then
-	PKGS=(qemu-system-x86 linux-image-amd64 busybox-static iperf3 dpdk cpio kmod)
+	PKGS=(qemu-system-x86 linux-image-amd64 busybox-static iperf3 dpdk dpdk-dev cpio kmod ethtool)
 fi
 
 missing=()

@@ -2196,6 +2196,36 @@ static void test_mem_table_swap_restarts_rings(void **state)
 }
 
 /* ADD_MEM_REG / REM_MEM_REG (CONFIGURE_MEM_SLOTS). */
+/*
+ * QEMU runs one vhost device per queue pair over one connection; each adds
+ * (and on stop removes) the whole guest memory.  An identical ADD takes a
+ * reference instead of failing as an overlap (the mq2 e2e config hit that),
+ * and the region stays mapped until the last REM.
+ */
+static void test_add_mem_reg_duplicate_is_refcounted(void **state)
+{
+	struct vt *t = *state;
+	struct vu_front_region r[1];
+	unsigned maps0;
+
+	t->ds = drvsim_new_holes(RAM_GPA, 1, 0x100000, 0x100000);
+	assert_non_null(t->ds);
+	maps0 = count_memfd_maps();
+	vu_front_regions(t->ds, r, 1);
+	vt_bringup(t, FEAT_SPLIT, PF_ALL);
+	assert_int_equal(vu_front_add_mem_reg(&t->f, &r[0]), 0);
+	assert_int_equal(vu_front_add_mem_reg(&t->f, &r[0]), 0); /* second device */
+	assert_int_equal(t->s.mem[t->s.cur].gm.nr, 1);
+	assert_int_equal(count_memfd_maps(), maps0 + 1); /* mapped once */
+	assert_int_equal(vu_front_rem_mem_reg(&t->f, &r[0]), 0);
+	assert_int_equal(t->s.mem[t->s.cur].gm.nr, 1); /* still referenced */
+	assert_non_null(gmem_translate(&t->s.mem[t->s.cur].gm, RAM_GPA, 1));
+	assert_int_equal(vu_front_rem_mem_reg(&t->f, &r[0]), 0);
+	assert_int_equal(t->s.mem[t->s.cur].gm.nr, 0);
+	assert_int_equal(count_memfd_maps(), maps0);
+	assert_int_equal(vu_front_rem_mem_reg(&t->f, &r[0]), -EREMOTEIO);
+}
+
 static void test_add_rem_mem_reg(void **state)
 {
 	struct vt *t = *state;
@@ -2702,6 +2732,7 @@ int main(void)
 		VT(test_get_vring_base_real_positions),
 		VT(test_set_vring_fd_restarts_running_ring),
 		VT(test_mem_table_swap_restarts_rings),
+		VT(test_add_mem_reg_duplicate_is_refcounted),
 		VT(test_add_rem_mem_reg),
 		VT(test_log_base_refused),
 		VT(test_log_all_marks_dirty_pages),
