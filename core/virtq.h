@@ -258,7 +258,10 @@ VH_MUST_CHECK int vq_push(struct vq *vq, const struct vq_chain *c, uint32_t writ
  * available side), so rewinding makes the next vq_pop see it again; used by
  * RX when a packet needs more buffers than the guest posted so far, and on
  * stop so that GET_VRING_BASE reports unprocessed chains as still available.
- * Several chains are given back in the reverse order of popping.
+ * Several chains are given back in the reverse order of popping, and only
+ * while no other pop happened after them: a VQ_BAD_CHAIN pop in between was
+ * already returned to the driver and closes the window (rewinding over it
+ * would return it twice).
  *
  * Return: 0, -EINVAL if @c is not in flight, -EIO if broken.
  */

@@ -160,6 +160,10 @@ bool vq_enable_notify_split(struct vq *vq)
 	 * and its read of flags/avail_event.  Otherwise a buffer added in the
 	 * window would be neither seen nor kicked (seeds 001, 002). */
 	vh_full_fence();
+	/* Entries already cached (shadow_avail) are work too, whatever the
+	 * guest has since done to avail->idx. */
+	if (vq->last_avail != vq->shadow_avail)
+		return false;
 	return le16toh(vh_load_acquire(&vq->r.split.avail->idx)) == vq->last_avail;
 }
 
