@@ -37,7 +37,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && [ -x fuzz/run_libfuzzer.sh ]; then
 	echo "=== fuzz smoke: every target ${FUZZ_SECONDS}s on its corpus"
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz -j "$JOBS"
-	if ! fuzz/run_libfuzzer.sh build/fuzz "$FUZZ_SECONDS"; then
+	if ! fuzz/run_libfuzzer.sh -t "$FUZZ_SECONDS" -b build/fuzz; then
 		echo "!!! fuzz smoke failed"
 		fail=1
 	fi

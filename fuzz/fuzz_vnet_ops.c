@@ -1,0 +1,814 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * fuzz_vnet_ops.c - the whole virtio-net device: vhost-user set-up, guest ring
+ * operations and TAP events, interleaved.
+ *
+ * Theory of operation
+ * -------------------
+ * The kit's guest RAM layout is moved into a memfd (fz_net_init with memfd)
+ * and shared with a struct vu_server through a SOCK_STREAM socketpair, as a
+ * frontend would: SET_MEM_TABLE sends the memfd once per mapped chunk (its
+ * frontend address is VO_UADDR + file offset), the rings of rx0 (0), tx0 (1)
+ * and the control queue (2) live in the engine's ring blocks.  The device
+ * behind the server is the real struct vnet, driven through an in-process
+ * struct vu_dev_ops (the daemon's netdev_vu_ops hands rings to worker
+ * threads; here queue_start/queue_stop call vnet_queue_start/stop directly on
+ * the fuzz thread, and the data path runs when an op says so).
+ *
+ * Each message is written whole, then vu_server_recv + vu_server_handle run
+ * it with guest RAM snapshotted around (a message may only touch ring areas:
+ * stops publish, starts arm kicks); replies are read back and GET_VRING_BASE's
+ * answer is checked against the position the device reported.  A refused
+ * message that must close the connection does so (vu_server_reset), as the
+ * daemon would.  Device callbacks check the ops contract (starts only on rings
+ * the driver laid out, with the position it expects; stops return everything
+ * popped; reset only with every ring stopped) and end the device session
+ * (fz_net_session_end: every TX and RX frame accounted for) before the device
+ * is re-created.
+ *
+ * Input: the engine header (fz_net_init), a u8 of vhost-user choices
+ * (VO_C_*), then ops (enum vo_op) until the input or VO_MAX_OPS ends.  Guest
+ * writes to rings, tables or a changed memory table make the queues "dirty"
+ * (fz_net.h): exact expectations stop, the generic oracles stay.  At the end
+ * the connection is reset and the device destroyed; the process must hold
+ * exactly the fds and memfd mappings it held before the run.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/vhost_user.h"
+#include "fuzz/fz.h"
+#include "fuzz/fz_net.h"
+
+#define VO_MAX_OPS 192u
+#define VO_UADDR 0x7f1000000000ULL
+#define VO_NRINGS 3u
+
+/* vhost-user choices byte */
+#define VO_C_PROTO 0x01     /* negotiate VHOST_USER_F_PROTOCOL_FEATURES */
+#define VO_C_ACK 0x02       /* ... with REPLY_ACK, and ask for acks */
+#define VO_C_NOCALL 0x04    /* rx0 gets SET_VRING_CALL with NOFD */
+#define VO_C_NOOWNER 0x08   /* skip SET_OWNER */
+#define VO_C_PACKED_BASE 0x10 /* packed: SET_VRING_BASE names the used position too */
+#define VO_C_CTRL_RX 0x20   /* also ask for VIRTIO_NET_F_CTRL_RX */
+#define VO_C_CTRL_MAC 0x40  /* ... VIRTIO_NET_F_CTRL_MAC_ADDR */
+#define VO_C_ANNOUNCE 0x80  /* ... VIRTIO_NET_F_GUEST_ANNOUNCE */
+
+enum vo_op {
+	VO_SETUP,     /* full set-up (features, memory, rings) if not done */
+	VO_POST,      /* u8 ring (bit 0: tx), then the engine's POST */
+	VO_POSTN,     /* u8 ring, then POSTN */
+	VO_CTRL,      /* control command (fz_net_post_ctrl) */
+	VO_INJECT,    /* frame(s) into the fake TAP */
+	VO_RUN,       /* u8 which (% 3: rx, tx, ctrl), u8 budget */
+	VO_DRAIN,     /* fake TAP reads every frame */
+	VO_VU,        /* u8 kind, operands: one vhost-user message (enum vo_vu) */
+	VO_FLIP,      /* guest byte anywhere (rings and tables make queues dirty) */
+	VO_EVENT,     /* u8 ring, then EVENT */
+	VO_SNDBUF,
+	VO_CLOSE,     /* close the fake TAP's far end */
+	VO_RECONNECT, /* frontend disconnects and comes back */
+	VO__COUNT
+};
+
+enum vo_vu {
+	VV_GET_BASE,   /* u8 ring: GET_VRING_BASE (stops it) */
+	VV_KICK,       /* u8 ring: SET_VRING_KICK with a new eventfd (restarts it) */
+	VV_CALL,       /* u8 ring, u8 nofd: SET_VRING_CALL */
+	VV_ERR,        /* u8 ring: SET_VRING_ERR */
+	VV_MEM_SAME,   /* SET_MEM_TABLE, same table again (rings restart) */
+	VV_MEM_LESS,   /* SET_MEM_TABLE without one data region (dirty) */
+	VV_RESET,      /* RESET_DEVICE (or RESET_OWNER without the feature) */
+	VV_ENABLE,     /* u8 ring, u8 on: SET_VRING_ENABLE */
+	VV_FEATURES,   /* u16 selector: SET_FEATURES (refused while rings run) */
+	VV_CONFIG,     /* u8 off, u8 len, u8 set, bytes: GET_CONFIG / SET_CONFIG */
+	VV_BASE,       /* u8 ring, u32: SET_VRING_BASE (stopped rings only) */
+	VV_RAW,        /* u32 request, u64 payload: any small request */
+	VV__COUNT
+};
+
+struct vo {
+	struct fz_net *n;
+	struct vu_server s;
+	int sv[2];
+	uint8_t choice;
+	uint16_t feat_sel;
+	uint8_t size_sel;
+	bool set_up;
+	bool ctrl;            /* the control queue is set up */
+	uint64_t acked;       /* virtio features sent (without vhost-user bits) */
+	uint64_t proto;       /* protocol features negotiated */
+	uint16_t reply_req;
+	uint8_t reply[sizeof(union vu_payload)];
+	uint32_t reply_size;
+	unsigned replies;
+};
+
+/* ---- in-process device ops ---------------------------------------------------- */
+
+/* The model of virtqueue @idx: rx0, tx0, the control queue; NULL for pair 1. */
+static struct fz_nq *ring_q(struct vo *v, unsigned idx)
+{
+	if (idx < 2)
+		return &v->n->q[idx];
+	if (idx == v->n->q[FZ_NR_CTRL].qidx)
+		return &v->n->q[FZ_NR_CTRL];
+	return NULL;
+}
+
+static uint64_t d_get_features(void *d)
+{
+	return vnet_features(&((struct vo *)d)->n->dev);
+}
+
+static uint64_t d_get_protocol_features(void *d)
+{
+	(void)d;
+	return VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ) | VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIG);
+}
+
+static uint64_t d_get_queue_num(void *d)
+{
+	return ((struct vo *)d)->n->dev.max_pairs;
+}
+
+static unsigned d_max_vrings(void *d)
+{
+	const struct vnet *dev = &((struct vo *)d)->n->dev;
+
+	return 2u * dev->max_pairs + ((dev->offered & VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ)) ? 1 : 0);
+}
+
+static int d_set_features(void *d, uint64_t f)
+{
+	struct vo *v = d;
+	struct fz_net *n = v->n;
+	const uint64_t ring = VIRTIO_BIT(VIRTIO_F_RING_PACKED) |
+			      VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) |
+			      VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
+	int r;
+
+	for (unsigned i = 0; i < VO_NRINGS; i++)
+		FZ_CHECK(!n->q[i].started, "set_features with ring %u running", i);
+	/* frames in flight were framed for the old header size */
+	fz_net_tap_drain(n);
+	r = vnet_set_features(&n->dev, f);
+	if (r)
+		return r;
+	if (n->features_ok && f != n->features) {
+		n->rx_wild = true; /* a frame waiting in the host buffer is dropped */
+		if ((f ^ n->features) & ring)
+			fz_net_all_dirty(n);
+	}
+	n->features = f;
+	n->features_ok = true;
+	/* 2 * max_pairs with MQ, else 2 (5.1.2) */
+	n->q[FZ_NR_CTRL].qidx = vnet_ctrl_qidx(&n->dev);
+	return 0;
+}
+
+static int d_get_config(void *d, uint32_t off, void *buf, uint32_t len)
+{
+	return vnet_get_config(&((struct vo *)d)->n->dev, off, buf, len);
+}
+
+static int d_set_config(void *d, uint32_t off, const void *buf, uint32_t len, uint32_t flags)
+{
+	(void)flags;
+	return vnet_set_config(&((struct vo *)d)->n->dev, off, buf, len);
+}
+
+static int d_queue_start(void *d, unsigned idx, const struct gmem *gm, const struct vq_cfg *cfg,
+			 int kick_fd, bool enabled)
+{
+	struct vo *v = d;
+	struct fz_net *n = v->n;
+	struct fz_nq *q = ring_q(v, idx);
+	int r;
+
+	(void)enabled;
+	FZ_CHECK(q, "queue_start(%u) beyond the rings", idx);
+	FZ_CHECK(!q->started, "queue_start(%u) on a running ring", idx);
+	FZ_CHECK(kick_fd >= 0 && fcntl(kick_fd, F_GETFD) >= 0, "queue_start(%u): bad kick fd", idx);
+	FZ_CHECK(gm && gm->nr > 0, "queue_start(%u) without memory", idx);
+	FZ_CHECK(q->active, "queue_start(%u) of a ring the driver never laid out", idx);
+	if (!q->dirty) {
+		/* the frontend only ever sent the driver's own ring layout */
+		FZ_CHECK(cfg->size == q->size && cfg->desc == q->desc_gpa &&
+				 cfg->driver == q->drv_gpa && cfg->device == q->dev_gpa &&
+				 (cfg->fmt == VQ_FMT_PACKED) == q->packed,
+			 "queue_start(%u): configuration is not the driver's", idx);
+		if (q->saved_valid)
+			FZ_CHECK(cfg->base.avail_idx == q->saved.avail_idx &&
+					 (!q->packed || (cfg->base.avail_wrap == q->saved.avail_wrap &&
+							 cfg->base.used_idx == q->saved.used_idx &&
+							 cfg->base.used_wrap == q->saved.used_wrap)),
+				 "queue_start(%u) resumes at avail %u, stopped at %u", idx,
+				 cfg->base.avail_idx, q->saved.avail_idx);
+	}
+	r = vnet_queue_start(&n->dev, idx, gm, cfg);
+	if (r)
+		return r;
+	q->started = true;
+	if (q->role == FZ_NR_TX)
+		n->tx_pending_prev = false;
+	return 0;
+}
+
+static void d_queue_stop(void *d, unsigned idx, struct vq_state *st)
+{
+	struct vo *v = d;
+	struct fz_net *n = v->n;
+	struct fz_nq *q = ring_q(v, idx);
+	bool was_pending = idx == 1 && n->dev.qp[0].tx_pending;
+	uint16_t pend = n->dev.qp[0].tx_chain.id;
+
+	FZ_CHECK(q && q->started, "queue_stop(%u) on a stopped ring", idx);
+	FZ_CHECK(vnet_queue_stop(&n->dev, idx, st) == 0, "vnet_queue_stop(%u)", idx);
+	fz_net_on_stop(n, q, was_pending, pend, st);
+}
+
+static void d_queue_enable(void *d, unsigned idx, bool enabled)
+{
+	struct vo *v = d;
+	struct fz_nq *q = ring_q(v, idx);
+
+	(void)enabled;
+	FZ_CHECK(q && q->started, "queue_enable(%u) on a stopped ring", idx);
+}
+
+/* Forget a queue model (device reset): its chains are gone with the rings. */
+static void forget(struct fz_net *n, struct fz_nq *q)
+{
+	for (unsigned i = 0; q->ch && i < q->size; i++)
+		if (q->ch[i].live)
+			fz_nq_retire(n, q, &q->ch[i]);
+	q->active = false;
+	q->dirty = false;
+	q->saved_valid = false;
+	q->call_set = false;
+}
+
+static void d_reset(void *d)
+{
+	struct vo *v = d;
+	struct fz_net *n = v->n;
+	int r;
+
+	for (unsigned i = 0; i < VO_NRINGS; i++)
+		FZ_CHECK(!n->q[i].started, "reset with ring %u running", i);
+	/* every frame of the session accounted for, then a fresh device */
+	fz_net_session_end(n);
+	for (unsigned i = 0; i < VO_NRINGS; i++)
+		forget(n, &n->q[i]);
+	vnet_destroy(&n->dev);
+	r = vnet_init(&n->dev, &n->params, n->bep);
+	FZ_CHECK(r == 0, "vnet_init after reset: %d", r);
+	n->features_ok = false;
+	n->tx_be_base = 0;
+	n->q[FZ_NR_CTRL].qidx = vnet_ctrl_qidx(&n->dev);
+	v->set_up = false;
+	v->ctrl = false;
+}
+
+static const struct vu_dev_ops vo_ops = {
+	.get_features = d_get_features,
+	.get_protocol_features = d_get_protocol_features,
+	.get_queue_num = d_get_queue_num,
+	.max_vrings = d_max_vrings,
+	.set_features = d_set_features,
+	.get_config = d_get_config,
+	.set_config = d_set_config,
+	.queue_start = d_queue_start,
+	.queue_stop = d_queue_stop,
+	.queue_enable = d_queue_enable,
+	.reset = d_reset,
+};
+
+/* ---- frontend ------------------------------------------------------------------ */
+
+static void reconnect(struct vo *v)
+{
+	vu_server_reset(&v->s);
+	for (unsigned i = 0; i < VO_NRINGS; i++)
+		FZ_CHECK(!v->n->q[i].started, "ring %u running after disconnect", i);
+	vu_server_init(&v->s, &vo_ops, v, v->sv[1]);
+	v->set_up = false;
+	v->ctrl = false;
+	v->proto = 0;
+}
+
+/* Read every reply the server sent; keep the last one. */
+static void read_replies(struct vo *v, uint32_t req)
+{
+	v->replies = 0;
+	for (;;) {
+		struct vu_hdr h;
+		ssize_t r = recv(v->sv[0], &h, sizeof(h), MSG_DONTWAIT);
+
+		if (r <= 0)
+			break;
+		FZ_CHECK(r == (ssize_t)sizeof(h), "reply header split (%zd)", r);
+		FZ_CHECK(h.flags == (VHOST_USER_VERSION | VHOST_USER_REPLY_MASK) && h.request == req &&
+				 h.size <= sizeof(v->reply),
+			 "bad reply (req %u flags %#x size %u) to %u", h.request, h.flags, h.size,
+			 req);
+		if (h.size)
+			FZ_CHECK(recv(v->sv[0], v->reply, h.size, MSG_DONTWAIT) == (ssize_t)h.size,
+				 "short reply payload");
+		v->reply_size = h.size;
+		v->replies++;
+	}
+	FZ_CHECK(v->replies <= 1, "%u replies to one request", v->replies);
+}
+
+/*
+ * Send one message and let the server handle it.
+ *
+ * Return: the server's verdict (0, or -errno when it dropped the connection).
+ */
+static int vo_msg(struct vo *v, uint32_t req, const void *p, uint32_t size, const int *fds,
+		  unsigned nfds)
+{
+	struct {
+		struct vu_hdr h;
+		uint8_t p[sizeof(union vu_payload)];
+	} __attribute__((packed)) out;
+	union {
+		char buf[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { &out, sizeof(out.h) + size };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct vu_msg m;
+	int err;
+
+	out.h.request = req;
+	out.h.flags = VHOST_USER_VERSION;
+	if ((v->choice & VO_C_ACK) && (v->proto & VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK)))
+		out.h.flags |= VHOST_USER_NEED_REPLY_MASK;
+	out.h.size = size;
+	if (size)
+		memcpy(out.p, p, size);
+	if (nfds) {
+		struct cmsghdr *cm;
+
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	}
+	FZ_CHECK(sendmsg(v->sv[0], &mh, MSG_NOSIGNAL) == (ssize_t)iov.iov_len, "sendmsg");
+
+	fz_net_pre(v->n);
+	err = vu_server_recv(&v->s, &m);
+	if (!err)
+		err = vu_server_handle(&v->s, &m);
+	fz_net_post(v->n, vu_request_name(req));
+	read_replies(v, req);
+	if (v->n->trace)
+		fprintf(stderr, "vu: %s -> %d (%u replies)\n", vu_request_name(req), err, v->replies);
+	if (err)
+		reconnect(v); /* the daemon drops such a connection */
+	return err;
+}
+
+static int vo_u64(struct vo *v, uint32_t req, uint64_t x)
+{
+	return vo_msg(v, req, &x, sizeof(x), NULL, 0);
+}
+
+static int vo_state(struct vo *v, uint32_t req, unsigned idx, uint32_t num)
+{
+	struct vu_vring_state st = { idx, num };
+
+	return vo_msg(v, req, &st, sizeof(st), NULL, 0);
+}
+
+/* An fd-carrying ring message; @fd is sent (a copy stays with the caller). */
+static int vo_ring_fd(struct vo *v, uint32_t req, unsigned idx, int fd)
+{
+	uint64_t x = idx | (fd < 0 ? VHOST_USER_VRING_NOFD_MASK : 0);
+
+	return vo_msg(v, req, &x, sizeof(x), fd < 0 ? NULL : &fd, fd < 0 ? 0 : 1);
+}
+
+static int vo_kick(struct vo *v, unsigned idx)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), r;
+
+	FZ_CHECK(fd >= 0, "eventfd");
+	r = vo_ring_fd(v, VHOST_USER_SET_VRING_KICK, idx, fd);
+	close(fd);
+	return r;
+}
+
+/* SET_MEM_TABLE: one region per mapped chunk of the layout (up to 8), minus @skip. */
+static int vo_mem(struct vo *v, int skip)
+{
+	const struct fz_layout *l = &v->n->l;
+	struct vu_memory mem;
+	int fds[VHOST_MEMORY_BASELINE_NREGIONS];
+	unsigned k = 0;
+
+	memset(&mem, 0, sizeof(mem));
+	for (unsigned i = 0; i < l->nchunks && k < VHOST_MEMORY_BASELINE_NREGIONS; i++) {
+		const struct fz_chunk *c = &l->chunk[i];
+		uint64_t off = (uint64_t)(c->hva - l->arena);
+
+		if (!c->mapped || (int)i == skip)
+			continue;
+		mem.regions[k].guest_phys_addr = c->gpa;
+		mem.regions[k].memory_size = c->size;
+		mem.regions[k].userspace_addr = VO_UADDR + off;
+		mem.regions[k].mmap_offset = off;
+		fds[k++] = v->n->memfd;
+	}
+	mem.nregions = k;
+	return vo_msg(v, VHOST_USER_SET_MEM_TABLE, &mem, 8 + k * sizeof(mem.regions[0]), fds, k);
+}
+
+static uint16_t qsize(const struct vo *v, bool packed)
+{
+	if (packed)
+		return (uint16_t)(1 + v->size_sel);
+	return (uint16_t)(1u << (v->size_sel % 9));
+}
+
+/* Lay out ring @role in the driver model and configure it; the KICK starts it. */
+static int vo_ring(struct vo *v, unsigned role)
+{
+	struct fz_net *n = v->n;
+	struct fz_nq *q = &n->q[role];
+	unsigned idx = q->qidx;
+	bool packed = v->acked & VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+	struct vu_vring_addr a;
+	uint32_t base = 0;
+
+	fz_nq_setup(n, q, qsize(v, packed), packed, v->acked);
+	if (vo_state(v, VHOST_USER_SET_VRING_NUM, idx, q->size))
+		return -1;
+	/* a fresh ring (an earlier SET_VRING_BASE may linger in the server):
+	 * packed avail wrap counter 1, used position implied or explicit */
+	if (packed)
+		base = (v->choice & VO_C_PACKED_BASE) ? 1u << 15 | 1u << 31 : 1u << 15;
+	if (vo_state(v, VHOST_USER_SET_VRING_BASE, idx, base))
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.index = idx;
+	a.desc_user_addr = VO_UADDR + q->ring_off;
+	a.avail_user_addr = VO_UADDR + q->ring_off + 4096;
+	a.used_user_addr = VO_UADDR + q->ring_off + 8192;
+	if (vo_msg(v, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0))
+		return -1;
+	q->call_set = !(role == FZ_NR_RX && (v->choice & VO_C_NOCALL));
+	if (vo_ring_fd(v, VHOST_USER_SET_VRING_CALL, idx, q->call_set ? q->call_fd : -1) ||
+	    vo_ring_fd(v, VHOST_USER_SET_VRING_ERR, idx, q->err_fd) || vo_kick(v, idx))
+		return -1;
+	FZ_CHECK(q->started, "ring %u not started after a complete configuration", idx);
+	if ((v->choice & VO_C_PROTO) &&
+	    vo_state(v, VHOST_USER_SET_VRING_ENABLE, idx, 1))
+		return -1;
+	return 0;
+}
+
+/* Features wanted: the selector's, plus the control features of the choice byte. */
+static uint64_t vo_want(const struct vo *v, uint16_t sel)
+{
+	uint64_t f = fz_net_feat_decode(sel);
+
+	if (v->choice & VO_C_CTRL_RX)
+		f |= VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX);
+	if (v->choice & VO_C_CTRL_MAC)
+		f |= VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR);
+	if (v->choice & VO_C_ANNOUNCE)
+		f |= VIRTIO_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE);
+	if (v->n->want_mq)
+		f |= VIRTIO_BIT(VIRTIO_NET_F_MQ);
+	return fz_net_features(f, vnet_features(&v->n->dev));
+}
+
+static void vo_setup(struct vo *v)
+{
+	struct fz_net *n = v->n;
+	uint64_t offered, f;
+
+	if (v->set_up)
+		return;
+	if (!(v->choice & VO_C_NOOWNER) && vo_msg(v, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0))
+		return;
+	if (vo_msg(v, VHOST_USER_GET_FEATURES, NULL, 0, NULL, 0) || v->replies != 1 ||
+	    v->reply_size != 8)
+		return;
+	memcpy(&offered, v->reply, 8);
+	FZ_CHECK(offered & VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES),
+		 "GET_FEATURES without PROTOCOL_FEATURES");
+	v->acked = vo_want(v, v->feat_sel);
+	f = v->acked;
+	if (v->choice & VO_C_PROTO)
+		f |= VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+	if (vo_u64(v, VHOST_USER_SET_FEATURES, f))
+		return;
+	FZ_CHECK(n->features_ok && n->features == v->acked,
+		 "SET_FEATURES %#llx accepted, device has %#llx", (unsigned long long)v->acked,
+		 (unsigned long long)n->features);
+	if (v->choice & VO_C_PROTO) {
+		uint64_t pf;
+
+		if (vo_msg(v, VHOST_USER_GET_PROTOCOL_FEATURES, NULL, 0, NULL, 0) ||
+		    v->replies != 1)
+			return;
+		memcpy(&pf, v->reply, 8);
+		pf &= VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ) | VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIG) |
+		      VIRTIO_BIT(VHOST_USER_PROTOCOL_F_RESET_DEVICE) |
+		      VIRTIO_BIT(VHOST_USER_PROTOCOL_F_STATUS) |
+		      ((v->choice & VO_C_ACK) ? VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) : 0);
+		if (vo_u64(v, VHOST_USER_SET_PROTOCOL_FEATURES, pf))
+			return;
+		v->proto = pf;
+	}
+	if (vo_mem(v, -1))
+		return;
+	for (unsigned i = 0; i < 2; i++)
+		if (vo_ring(v, i))
+			return;
+	if (v->acked & VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ)) {
+		if (vo_ring(v, FZ_NR_CTRL))
+			return;
+		v->ctrl = true;
+	}
+	v->set_up = true;
+}
+
+static unsigned vo_ring_sel(struct vo *v)
+{
+	return fz_u8(&v->n->in) % (v->ctrl ? 3u : 2u);
+}
+
+static void vo_vu(struct vo *v)
+{
+	struct fz_net *n = v->n;
+	uint8_t kind = fz_u8(&n->in) % VV__COUNT;
+	unsigned idx;
+
+	switch (kind) {
+	case VV_GET_BASE: {
+		struct fz_nq *q;
+		uint32_t want;
+
+		q = &n->q[vo_ring_sel(v)];
+		idx = q->qidx;
+		if (vo_state(v, VHOST_USER_GET_VRING_BASE, idx, 0))
+			return;
+		FZ_CHECK(v->replies == 1 && v->reply_size == sizeof(struct vu_vring_state),
+			 "GET_VRING_BASE: %u replies", v->replies);
+		if (!q->active || !q->saved_valid || q->dirty)
+			return;
+		want = q->packed ? (uint32_t)q->saved.avail_idx | (uint32_t)q->saved.avail_wrap << 15 |
+					   (uint32_t)q->saved.used_idx << 16 |
+					   (uint32_t)q->saved.used_wrap << 31
+				 : q->saved.avail_idx;
+		{
+			struct vu_vring_state st;
+
+			memcpy(&st, v->reply, sizeof(st));
+			FZ_CHECK(st.index == idx && st.num == want,
+				 "GET_VRING_BASE(%u) = %#x, the device stopped at %#x", idx, st.num,
+				 want);
+		}
+		return;
+	}
+	case VV_KICK:
+		(void)vo_kick(v, n->q[vo_ring_sel(v)].qidx);
+		return;
+	case VV_CALL: {
+		struct fz_nq *q;
+		bool nofd;
+
+		q = &n->q[vo_ring_sel(v)];
+		nofd = fz_u8(&n->in) & 1;
+		if (!vo_ring_fd(v, VHOST_USER_SET_VRING_CALL, q->qidx, nofd ? -1 : q->call_fd))
+			q->call_set = !nofd;
+		return;
+	}
+	case VV_ERR: {
+		struct fz_nq *q = &n->q[vo_ring_sel(v)];
+
+		(void)vo_ring_fd(v, VHOST_USER_SET_VRING_ERR, q->qidx, q->err_fd);
+		return;
+	}
+	case VV_MEM_SAME:
+		(void)vo_mem(v, -1);
+		return;
+	case VV_MEM_LESS:
+		if (n->l.ndata < 1)
+			return;
+		fz_net_all_dirty(n);
+		(void)vo_mem(v, 1 + (int)(fz_u8(&n->in) % n->l.ndata));
+		return;
+	case VV_RESET:
+		if (v->proto & VIRTIO_BIT(VHOST_USER_PROTOCOL_F_RESET_DEVICE))
+			(void)vo_msg(v, VHOST_USER_RESET_DEVICE, NULL, 0, NULL, 0);
+		else
+			(void)vo_msg(v, VHOST_USER_RESET_OWNER, NULL, 0, NULL, 0);
+		return;
+	case VV_ENABLE:
+		idx = n->q[vo_ring_sel(v)].qidx;
+		(void)vo_state(v, VHOST_USER_SET_VRING_ENABLE, idx, fz_u8(&n->in) & 1);
+		return;
+	case VV_FEATURES: {
+		uint64_t f = vo_want(v, fz_u16(&n->in));
+
+		if (v->choice & VO_C_PROTO)
+			f |= VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+		(void)vo_u64(v, VHOST_USER_SET_FEATURES, f);
+		return;
+	}
+	case VV_CONFIG: {
+		struct vu_config c;
+		uint8_t set;
+
+		memset(&c, 0, sizeof(c));
+		c.offset = fz_u8(&n->in) % 16;
+		c.size = fz_u8(&n->in) % 16;
+		set = fz_u8(&n->in);
+		fz_bytes(&n->in, c.region, c.size);
+		(void)vo_msg(v, (set & 1) ? VHOST_USER_SET_CONFIG : VHOST_USER_GET_CONFIG, &c,
+			     VU_CONFIG_HDR_SIZE + c.size, NULL, 0);
+		return;
+	}
+	case VV_BASE: {
+		struct fz_nq *q;
+		uint32_t num;
+
+		q = &n->q[vo_ring_sel(v)];
+		num = fz_u32(&n->in);
+		if (!vo_state(v, VHOST_USER_SET_VRING_BASE, q->qidx, num) && !q->started)
+			q->dirty = true; /* the next start resumes somewhere else */
+		return;
+	}
+	default: {
+		/* small requests that do not reconfigure rings behind the model */
+		static const uint32_t reqs[] = {
+			VHOST_USER_GET_QUEUE_NUM, VHOST_USER_GET_PROTOCOL_FEATURES,
+			VHOST_USER_SET_STATUS,	  VHOST_USER_GET_STATUS,
+			VHOST_USER_GET_MAX_MEM_SLOTS, VHOST_USER_SEND_RARP,
+			VHOST_USER_NET_SET_MTU,	  VHOST_USER_IOTLB_MSG,
+			VHOST_USER_MAX_REQUEST + 7u,
+		};
+		uint32_t req = reqs[fz_u8(&n->in) % VH_ARRAY_SIZE(reqs)];
+
+		(void)vo_u64(v, req, fz_u64(&n->in));
+		return;
+	}
+	}
+}
+
+/* ---- resource accounting ------------------------------------------------------- */
+
+static unsigned count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned k = 0;
+
+	FZ_CHECK(d, "opendir /proc/self/fd");
+	while (readdir(d))
+		k++;
+	closedir(d);
+	return k;
+}
+
+static unsigned count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	unsigned k = 0;
+
+	FZ_CHECK(f, "fopen /proc/self/maps");
+	while (fgets(line, sizeof(line), f))
+		k += strstr(line, "/memfd:vh_fz_net") != NULL;
+	fclose(f);
+	return k;
+}
+
+/* ---- run ----------------------------------------------------------------------- */
+
+static unsigned budget_of(uint8_t b)
+{
+	return (b & 0x3f) ? (b & 0x3f) : 256u;
+}
+
+static void run_ops(struct vo *v)
+{
+	struct fz_net *n = v->n;
+
+	for (unsigned k = 0; k < VO_MAX_OPS && !fz_done(&n->in); k++) {
+		uint8_t op = fz_u8(&n->in) % VO__COUNT;
+
+		if (n->trace)
+			fprintf(stderr, "vo: op %u at %zu\n", op, n->in.pos - 1);
+		switch (op) {
+		case VO_SETUP:
+			vo_setup(v);
+			break;
+		case VO_POST:
+			fz_net_op_post(n, &n->q[fz_u8(&n->in) & 1]);
+			break;
+		case VO_POSTN:
+			fz_net_op_postn(n, &n->q[fz_u8(&n->in) & 1]);
+			break;
+		case VO_CTRL:
+			fz_net_post_ctrl(n);
+			break;
+		case VO_INJECT:
+			fz_net_op_inject(n);
+			break;
+		case VO_RUN: {
+			uint8_t w = fz_u8(&n->in) % 3;
+			unsigned b = budget_of(fz_u8(&n->in));
+
+			if (!n->features_ok)
+				break;
+			if (w == 0)
+				fz_net_run_rx(n, b);
+			else if (w == 1)
+				fz_net_run_tx(n, b);
+			else if (v->ctrl)
+				fz_net_run_ctrl(n, b);
+			break;
+		}
+		case VO_DRAIN:
+			fz_net_tap_drain(n);
+			break;
+		case VO_VU:
+			vo_vu(v);
+			break;
+		case VO_FLIP:
+			fz_net_op_flip(n, true);
+			break;
+		case VO_EVENT:
+			fz_net_op_event(n, &n->q[vo_ring_sel(v)]);
+			break;
+		case VO_SNDBUF:
+			fz_net_op_sndbuf(n);
+			break;
+		case VO_CLOSE:
+			fz_net_tap_close(n);
+			break;
+		default:
+			reconnect(v);
+			break;
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vo *v = calloc(1, sizeof(*v));
+	unsigned fds0, maps0;
+
+	if (!v)
+		return 0;
+	v->n = malloc(sizeof(*v->n));
+	if (!v->n) {
+		free(v);
+		return 0;
+	}
+	fds0 = count_fds();
+	maps0 = count_maps();
+	if (fz_net_init(v->n, data, size, FZ_NM_TX, true) == 0) {
+		/* the engine header was consumed; its selectors are ours to use */
+		v->feat_sel = (uint16_t)(data && size >= 2 ? data[0] | data[1] << 8 : 0);
+		v->size_sel = size >= 3 ? data[2] : 0;
+		v->choice = fz_u8(&v->n->in);
+		FZ_CHECK(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, v->sv), "socketpair");
+		FZ_CHECK(!fcntl(v->sv[1], F_SETFL, O_NONBLOCK), "O_NONBLOCK");
+		vu_server_init(&v->s, &vo_ops, v, v->sv[1]);
+		run_ops(v);
+		/* disconnect: every ring stopped, the device reset (session end) */
+		vu_server_reset(&v->s);
+		for (unsigned i = 0; i < VO_NRINGS; i++)
+			FZ_CHECK(!v->n->q[i].started, "ring %u running after reset", i);
+		close(v->sv[0]);
+		close(v->sv[1]);
+	}
+	fz_net_fini(v->n);
+	free(v->n);
+	free(v);
+	FZ_CHECK(count_fds() == fds0, "fd leak: %u open, %u before", count_fds(), fds0);
+	FZ_CHECK(count_maps() == maps0, "mapping leak: %u memfd maps, %u before", count_maps(),
+		 maps0);
+	return 0;
+}

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * fz.c - input cursor, guest RAM layouts and operand decoders for harnesses.
+ *
+ * Theory of operation
+ * -------------------
+ * Nothing here keeps state outside the structures the caller passes: a run
+ * builds a layout, uses it, frees it.  The reference translation (fz_ref_*)
+ * deliberately shares no code with core/gmem.c: it walks the chunk list with
+ * 128-bit sums, so an off-by-one or wrap bug in the core cannot hide behind
+ * the same bug in the oracle.
+ */
+#include "fuzz/fz.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+typedef unsigned __int128 fz_u128; /* arithmetic helper, not a struct typedef */
+
+void fz_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "fz: invariant violated at %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	abort();
+}
+
+/* ---- input cursor -------------------------------------------------------- */
+
+void fz_in_init(struct fz_in *in, const uint8_t *data, size_t size)
+{
+	in->p = data;
+	in->n = data ? size : 0;
+	in->pos = 0;
+}
+
+uint8_t fz_u8(struct fz_in *in)
+{
+	return in->pos < in->n ? in->p[in->pos++] : 0;
+}
+
+uint16_t fz_u16(struct fz_in *in)
+{
+	uint16_t lo = fz_u8(in);
+
+	return (uint16_t)(lo | (uint16_t)fz_u8(in) << 8);
+}
+
+uint32_t fz_u32(struct fz_in *in)
+{
+	uint32_t lo = fz_u16(in);
+
+	return lo | (uint32_t)fz_u16(in) << 16;
+}
+
+uint64_t fz_u64(struct fz_in *in)
+{
+	uint64_t lo = fz_u32(in);
+
+	return lo | (uint64_t)fz_u32(in) << 32;
+}
+
+size_t fz_bytes(struct fz_in *in, void *dst, size_t len)
+{
+	size_t have = in->pos < in->n ? in->n - in->pos : 0;
+
+	if (have > len)
+		have = len;
+	if (have)
+		memcpy(dst, in->p + in->pos, have);
+	memset((uint8_t *)dst + have, 0, len - have);
+	in->pos += have;
+	return have;
+}
+
+/* ---- layout -------------------------------------------------------------- */
+
+/* Frontend VA of host byte @hva: distinct chunks get distinct, non-wrapping VAs. */
+#define FZ_UADDR_BASE 0x7e0000000000ULL
+#define FZ_UADDR_HUGE 0x7f0000000000ULL
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Cut the data area at fuzz-chosen points.  @gran keeps every host offset and
+ * every GPA congruent modulo 16, so naturally aligned guest fields stay
+ * naturally aligned in host memory (as with real, page-aligned regions).
+ */
+static unsigned cut_data(struct fz_in *in, unsigned want, size_t gran, size_t *start)
+{
+	size_t cut[FZ_MAX_DATA_CHUNKS + 1];
+	unsigned n = 0, k = 0;
+
+	cut[n++] = 0;
+	for (unsigned i = 1; i < want; i++) {
+		size_t c = (fz_u16(in) % (FZ_DATA_BYTES / gran)) * gran;
+
+		if (c)
+			cut[n++] = c;
+	}
+	qsort(cut, n, sizeof(cut[0]), cmp_size);
+	for (unsigned i = 0; i < n; i++)
+		if (k == 0 || cut[i] != start[k - 1])
+			start[k++] = cut[i];
+	start[k] = FZ_DATA_BYTES;
+	return k;
+}
+
+static void install(struct fz_layout *l)
+{
+	struct gmem_region r[FZ_MAX_CHUNKS];
+	unsigned n = 0;
+	int rc;
+
+	for (unsigned i = 0; i < l->nchunks; i++) {
+		const struct fz_chunk *c = &l->chunk[i];
+
+		if (!c->mapped)
+			continue;
+		r[n].gpa = c->gpa;
+		r[n].size = c->size;
+		r[n].hva = c->hva;
+		r[n].uaddr = c->hva == l->huge ? FZ_UADDR_HUGE
+					       : FZ_UADDR_BASE + (uint64_t)(c->hva - l->arena);
+		n++;
+	}
+	gmem_init(&l->gm);
+	rc = gmem_install(&l->gm, r, n);
+	/* Our tables are valid by construction: refusing one is a core bug. */
+	FZ_CHECK(rc == 0, "gmem_install refused a valid %u-region table: %d", n, rc);
+}
+
+int fz_layout_build(struct fz_layout *l, struct fz_in *in, size_t ring_bytes, unsigned flags)
+{
+	size_t start[FZ_MAX_DATA_CHUNKS + 1], gran;
+	uint64_t ring_gpa = FZ_RING_GPA, span = 0, gap[FZ_MAX_DATA_CHUNKS] = { 0 }, at;
+	unsigned mode, place, holes = 0;
+
+	memset(l, 0, sizeof(*l));
+	ring_bytes = (ring_bytes + FZ_PAGE - 1) / FZ_PAGE * FZ_PAGE;
+	if (ring_bytes == 0)
+		ring_bytes = FZ_PAGE;
+	l->ring_bytes = ring_bytes;
+	l->arena_size = ring_bytes + FZ_DATA_BYTES;
+	l->arena = aligned_alloc(FZ_PAGE, l->arena_size);
+	if (!l->arena)
+		return -1;
+	memset(l->arena, 0, l->arena_size);
+	l->data = l->arena + ring_bytes;
+
+	if (flags & FZ_LAYOUT_FIXED) {
+		l->chunk[0] = (struct fz_chunk){ 0, l->arena_size, l->arena, true };
+		l->nchunks = 1;
+		install(l);
+		return 0;
+	}
+
+	mode = fz_u8(in);
+	place = (mode >> 3) & 3;
+	gran = (mode & 0x80) ? 16 : 256;
+	if (mode & 0x40)
+		ring_gpa = 0 - (uint64_t)ring_bytes; /* ring region ends exactly at 2^64 */
+	l->chunk[0] = (struct fz_chunk){ ring_gpa, ring_bytes, l->arena, true };
+
+	l->ndata = cut_data(in, 1 + (mode & 7), gran, start);
+	if (mode & 0x20)
+		holes = fz_u8(in);
+	for (unsigned i = 0; i < l->ndata; i++) {
+		if (place == 2)
+			gap[i] = (uint64_t)fz_u8(in) * 64;
+		span += (start[i + 1] - start[i]) + gap[i];
+	}
+
+	if (place == 3)
+		at = ((mode & 0x40) ? ring_gpa - (1ULL << 20) : 0) - span;
+	else
+		at = FZ_DATA_GPA;
+	for (unsigned k = 0; k < l->ndata; k++) {
+		/* reversed placement walks the host chunks backwards */
+		unsigned i = place == 1 ? l->ndata - 1 - k : k;
+		struct fz_chunk *c = &l->chunk[1 + i];
+
+		c->size = start[i + 1] - start[i];
+		c->hva = l->data + start[i];
+		c->gpa = at;
+		c->mapped = !(holes & (1u << i));
+		at += c->size + gap[i];
+	}
+	l->nchunks = 1 + l->ndata;
+
+	if (flags & FZ_LAYOUT_HUGE) {
+		void *m = mmap(NULL, FZ_HUGE_BYTES, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (m != MAP_FAILED) {
+			l->huge = m;
+			l->huge_size = FZ_HUGE_BYTES;
+			l->chunk[l->nchunks++] =
+				(struct fz_chunk){ FZ_HUGE_GPA, FZ_HUGE_BYTES, l->huge, true };
+		}
+	}
+	install(l);
+	return 0;
+}
+
+void fz_layout_free(struct fz_layout *l)
+{
+	free(l->arena);
+	if (l->huge)
+		munmap(l->huge, l->huge_size);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Mapped chunk holding byte @gpa, or NULL. */
+static const struct fz_chunk *ref_chunk(const struct fz_layout *l, uint64_t gpa)
+{
+	for (unsigned i = 0; i < l->nchunks; i++) {
+		const struct fz_chunk *c = &l->chunk[i];
+
+		if (c->mapped && gpa >= c->gpa && (fz_u128)gpa < (fz_u128)c->gpa + c->size)
+			return c;
+	}
+	return NULL;
+}
+
+int fz_ref_pieces(const struct fz_layout *l, uint64_t gpa, uint64_t len, struct iovec *out,
+		  unsigned cap)
+{
+	fz_u128 at = gpa, end = (fz_u128)gpa + len;
+	int n = 0;
+
+	if (len == 0 || end > ((fz_u128)1 << 64))
+		return -1;
+	while (at < end) {
+		const struct fz_chunk *c = ref_chunk(l, (uint64_t)at);
+		fz_u128 cend, take;
+
+		if (!c)
+			return -1 - n;
+		cend = (fz_u128)c->gpa + c->size;
+		take = (cend < end ? cend : end) - at;
+		if (out && (unsigned)n < cap) {
+			out[n].iov_base = c->hva + (uint64_t)(at - c->gpa);
+			out[n].iov_len = (size_t)take;
+		}
+		n++;
+		at += take;
+	}
+	return n;
+}
+
+uint8_t *fz_ref_host(const struct fz_layout *l, uint64_t gpa, uint64_t len)
+{
+	const struct fz_chunk *c = ref_chunk(l, gpa);
+
+	if (!c || len == 0 || (fz_u128)gpa + len > (fz_u128)c->gpa + c->size)
+		return NULL;
+	return c->hva + (gpa - c->gpa);
+}
+
+size_t fz_ref_write(const struct fz_layout *l, uint64_t gpa, const void *src, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		const struct fz_chunk *c = ref_chunk(l, gpa + done);
+		fz_u128 room;
+		size_t take;
+
+		if (!c || (fz_u128)gpa + done >= ((fz_u128)1 << 64))
+			break;
+		room = (fz_u128)c->gpa + c->size - (gpa + done);
+		take = room < len - done ? (size_t)room : len - done;
+		memcpy(c->hva + (gpa + done - c->gpa), (const uint8_t *)src + done, take);
+		done += take;
+	}
+	return done;
+}
+
+bool fz_host_mapped(const struct fz_layout *l, const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	for (unsigned i = 0; i < l->nchunks; i++) {
+		const struct fz_chunk *c = &l->chunk[i];
+		uintptr_t b = (uintptr_t)c->hva;
+
+		if (c->mapped && a >= b && a - b <= c->size && len <= c->size - (a - b))
+			return true;
+	}
+	return false;
+}
+
+bool fz_host_gpa(const struct fz_layout *l, const void *p, uint64_t *gpa)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	for (unsigned i = 0; i < l->nchunks; i++) {
+		const struct fz_chunk *c = &l->chunk[i];
+		uintptr_t b = (uintptr_t)c->hva;
+
+		if (c->mapped && a >= b && a - b < c->size) {
+			*gpa = c->gpa + (a - b);
+			return true;
+		}
+	}
+	return false;
+}
+
+uint64_t fz_data_gpa(const struct fz_layout *l, size_t off)
+{
+	off %= FZ_DATA_BYTES;
+	for (unsigned i = 1; i <= l->ndata; i++) {
+		const struct fz_chunk *c = &l->chunk[i];
+		size_t s = (size_t)(c->hva - l->data);
+
+		if (off >= s && off - s < c->size)
+			return c->gpa + (off - s);
+	}
+	/* fixed layout: the data area follows the rings inside region 0 */
+	return l->chunk[0].gpa + l->ring_bytes + off;
+}
+
+/* ---- operand decoders ---------------------------------------------------- */
+
+static const struct fz_chunk *pick_data_chunk(const struct fz_layout *l, unsigned v)
+{
+	if (l->ndata == 0)
+		return &l->chunk[0];
+	return &l->chunk[1 + v % l->ndata];
+}
+
+uint64_t fz_addr(struct fz_in *in, const struct fz_layout *l)
+{
+	uint8_t sel = fz_u8(in);
+	const struct fz_chunk *c = pick_data_chunk(l, sel >> 3);
+
+	switch (sel & 7) {
+	case 0: /* inside a data chunk (mapped or hole) */
+		return c->gpa + fz_u16(in) % c->size;
+	case 1: /* data-area host offset, wherever it is mapped */
+		return fz_data_gpa(l, fz_u16(in));
+	case 2: /* just before the end of a chunk: straddles into the next GPA */
+		return c->gpa + c->size - 1 - fz_u8(in) % 64;
+	case 3:
+		return fz_u64(in);
+	case 4: /* just below 2^64 */
+		return UINT64_MAX - fz_u16(in);
+	case 5: /* the rings themselves */
+		return l->chunk[0].gpa + fz_u16(in) % l->ring_bytes;
+	case 6: /* table zone */
+		return fz_data_gpa(l, FZ_BUF_ZONE + (size_t)(fz_u8(in) % 8) * 1024);
+	default: /* huge region, or the gap after a chunk */
+		if (l->huge)
+			return FZ_HUGE_GPA + fz_u32(in);
+		return c->gpa + c->size + fz_u8(in);
+	}
+}
+
+uint32_t fz_len(struct fz_in *in)
+{
+	uint8_t sel = fz_u8(in);
+
+	switch (sel & 7) {
+	case 0:
+		return fz_u8(in);
+	case 1:
+		return fz_u16(in);
+	case 2:
+		return fz_u32(in);
+	case 3:
+		return 0;
+	case 4:
+		return UINT32_MAX - fz_u8(in);
+	case 5:
+		return 16u * fz_u8(in);
+	case 6:
+		return 16u * fz_u8(in) + 8;
+	default:
+		return 0x80000000u + fz_u16(in);
+	}
+}

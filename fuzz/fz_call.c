@@ -1,0 +1,1021 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * fz_call.c - checked calls into core/virtq and the oracles behind them.
+ *
+ * Theory of operation
+ * -------------------
+ * Every call into core/virtq goes through an fz_do_*() wrapper that snapshots
+ * guest RAM, makes the call, and diffs guest RAM afterwards: the device may
+ * write only the split used ring, the packed device event structure and the
+ * packed slots it has consumed and not yet returned; a stopped or broken queue
+ * may write nothing, and vq_has_work() nothing at all.  The wrappers then
+ * check the call's contract against what the harness has observed so far
+ * (fuzz/README.md, "Oracles"): chain invariants, exact publication of staged
+ * completions, notification arming and signalling, has_work/enable_notify
+ * agreement with the next pop, start validity, stop state, dirty logging, and
+ * the double-fetch replay of DF_POST.  fz_drv.c adds the guest-driver model
+ * whose posted chains carry exact expectations; fz_vq.c decodes the input.
+ */
+#include "fuzz/fz_vq_int.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- small helpers ------------------------------------------------------- */
+
+uint16_t fz_ring_load16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le16toh(v);
+}
+
+void fz_ring_store16(uint8_t *p, uint16_t v)
+{
+	v = htole16(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static uint32_t load32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+bool fz_in_range(const uint8_t *p, const uint8_t *base, size_t len)
+{
+	return base && p >= base && p < base + len;
+}
+
+/*
+ * fz_dist() - ring positions from @a to @b.  Split: free-running 16-bit
+ * indices.  Packed: (slot, wrap) pairs on a lap of 2 * size positions, wrap
+ * counters starting at 1.
+ */
+uint32_t fz_dist(const struct fz_run *r, uint16_t a, bool aw, uint16_t b, bool bw)
+{
+	uint32_t n = r->cfg.size, la, lb;
+
+	if (!r->packed)
+		return (uint16_t)(b - a);
+	la = a + (aw ? 0 : n);
+	lb = b + (bw ? 0 : n);
+	return (lb + 2 * n - la) % (2 * n);
+}
+
+void fz_advance(const struct fz_run *r, uint16_t *pos, bool *wrap, uint32_t by)
+{
+	uint32_t p = *pos + by;
+
+	while (p >= r->cfg.size) {
+		p -= r->cfg.size;
+		*wrap = !*wrap;
+	}
+	*pos = (uint16_t)p;
+}
+
+bool fz_fl_has(const struct fz_run *r, uint16_t id)
+{
+	for (unsigned i = 0; i < r->nfl; i++)
+		if (r->fl[i].id == id)
+			return true;
+	return false;
+}
+
+void fz_set_dirty(struct fz_run *r)
+{
+	r->hw = -1;
+	if (r->dirty)
+		return;
+	r->dirty = true;
+	r->p_n = r->p_pub = 0;
+	r->pool_busy = 0;
+	r->held = -1;
+	r->post_block = false;
+	for (unsigned i = 0; i < r->nustack; i++)
+		r->ustack[i].has_pend = false;
+}
+
+/* Is packed slot @s between the published used position and the avail position? */
+static bool in_window(const struct fz_run *r, uint32_t s)
+{
+	uint32_t n = r->cfg.size;
+
+	return r->win >= n || (s + n - r->us_pos) % n < r->win;
+}
+
+/* A guest write hit the packed ring: remember if it may clobber staged entries. */
+void fz_note_ring_write(struct fz_run *r, const uint8_t *p)
+{
+	if (r->packed && r->started && fz_in_range(p, r->rg.desc, r->rg.desc_len) &&
+	    in_window(r, (uint32_t)((p - r->rg.desc) / 16)))
+		r->used_taint = true;
+}
+
+/* Device-only areas: the harness never scribbles there (the device owns them). */
+bool fz_device_only(const struct fz_run *r, const uint8_t *p)
+{
+	return r->started && fz_in_range(p, r->rg.dev, r->rg.dev_len);
+}
+
+/* ---- checked core calls -------------------------------------------------- */
+
+static void trap_setup(struct fz_run *r)
+{
+	struct fz_trap *t = &r->trap;
+	uint32_t n = r->cfg.size;
+
+	t->base = r->l.arena;
+	t->len = r->l.arena_size;
+	t->mirror = r->snap;
+	t->in = &r->in;
+	t->nskip = 0;
+	t->skip[t->nskip].lo = r->rg.dev;
+	t->skip[t->nskip++].hi = r->rg.dev + r->rg.dev_len;
+	if (r->packed) {
+		/* consumed-but-not-used slots hold staged used descriptors */
+		uint32_t a = r->us_pos, b = a + (r->win < n ? r->win : n);
+
+		t->skip[t->nskip].lo = r->rg.desc + 16 * a;
+		t->skip[t->nskip++].hi = r->rg.desc + 16 * (b < n ? b : n);
+		if (b > n) {
+			t->skip[t->nskip].lo = r->rg.desc;
+			t->skip[t->nskip++].hi = r->rg.desc + 16 * (b - n);
+		}
+	}
+}
+
+bool fz_budget(struct fz_run *r)
+{
+	if (r->max_ops == 0)
+		return false;
+	r->max_ops--;
+	return true;
+}
+
+void fz_pre(struct fz_run *r)
+{
+	memcpy(r->snap, r->l.arena, r->l.arena_size);
+	/* The frontend may collect the log between any two calls.
+	 * FZ_KNOWN_BUGS=log-publish: not while completions are staged. */
+	if (r->log && !(r->kb_log_publish && r->ncpl))
+		memset(r->log, 0, r->log_size);
+	if (r->df_trap && r->started && !r->broken && r->trap_budget > 0) {
+		trap_setup(r);
+		fz_trap_arm(&r->trap);
+	}
+}
+
+/* Migration: every guest byte the device wrote must be in a dirty page. */
+static void check_logged(const struct fz_run *r, const void *p, size_t len, const char *what)
+{
+	uint64_t gpa, page, last;
+
+	if (!r->log || !len || !fz_host_gpa(&r->l, p, &gpa))
+		return;
+	last = (gpa + (len - 1)) / FZ_LOG_PAGE;
+	for (page = gpa / FZ_LOG_PAGE; page <= last && page < r->log_size * 8ULL; page++)
+		FZ_CHECK(r->log[page / 8] & (1u << (page % 8)),
+			 "%s wrote guest page %#llx (gpa %#llx) without logging it dirty", what,
+			 (unsigned long long)page, (unsigned long long)gpa);
+}
+
+static bool write_allowed(const struct fz_run *r, const uint8_t *p)
+{
+	if (fz_in_range(p, r->rg.dev, r->rg.dev_len))
+		return true;
+	if (r->packed && fz_in_range(p, r->rg.desc, r->rg.desc_len))
+		return in_window(r, (uint32_t)((p - r->rg.desc) / 16));
+	return false;
+}
+
+/* Offset of the first byte at or after @from where @a and @b differ, or @n
+ * (@n a multiple of 8). */
+static FZ_NOCOV FZ_NOASAN size_t next_diff(const uint8_t *a, const uint8_t *b, size_t from,
+					   size_t n)
+{
+	while (from < n && (from & 7)) {
+		if (a[from] != b[from])
+			return from;
+		from++;
+	}
+	while (from < n) {
+		size_t end = (from | 4095) + 1;
+
+		/* whole equal 4 KiB blocks: libc's vectorised memcmp */
+		if (!(from & 4095) && from + 4096 <= n && memcmp(a + from, b + from, 4096) == 0) {
+			from += 4096;
+			continue;
+		}
+		if (end > n)
+			end = n;
+		for (; from < end; from += 8) {
+			uint64_t x, y;
+
+			__builtin_memcpy(&x, a + from, 8);
+			__builtin_memcpy(&y, b + from, 8);
+			if (x != y) {
+				while (a[from] == b[from])
+					from++;
+				return from;
+			}
+		}
+	}
+	return n;
+}
+
+/**
+ * fz_post() - after a core call: diff guest RAM against the fz_pre() snapshot.
+ * @r: run
+ * @may_write: the call may write device areas (started, not broken, not a
+ *             read-only call)
+ * @what: call name for the report
+ *
+ * Every changed byte must lie in a device area (write_allowed()) and, when
+ * dirty logging is on, in a page the call marked dirty.
+ */
+void fz_post(struct fz_run *r, bool may_write, const char *what)
+{
+	const uint8_t *a = r->l.arena, *b = r->snap;
+	size_t n = r->l.arena_size;
+
+	if (r->df_trap && r->trap.base) {
+		fz_trap_disarm(&r->trap);
+		r->trap.base = NULL;
+		r->trap_budget -= r->trap.faults < (unsigned)r->trap_budget ? (int)r->trap.faults
+									    : r->trap_budget;
+	}
+	for (size_t o = next_diff(a, b, 0, n); o < n; o = next_diff(a, b, o + 1, n)) {
+		FZ_CHECK(may_write && write_allowed(r, a + o),
+			 "%s wrote guest RAM outside device areas: arena+%#zx %02x->%02x%s", what,
+			 o, b[o], a[o], may_write ? "" : " (no write allowed)");
+		check_logged(r, a + o, 1, what);
+	}
+}
+
+static bool event_idx(const struct fz_run *r)
+{
+	return r->cfg.features & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
+}
+
+bool fz_may_write(const struct fz_run *r)
+{
+	return r->started && !r->broken;
+}
+
+/* Only vq_flush()/vq_stop() may make completions visible. */
+static void check_unpublished(const struct fz_run *r, const char *what)
+{
+	/* (a tampered configuration may put the rings outside the snapshot) */
+	if (!fz_may_write(r) || r->overlap || !fz_in_range(r->rg.desc, r->l.arena, r->l.arena_size) ||
+	    !fz_in_range(r->rg.dev, r->l.arena, r->l.arena_size))
+		return;
+	if (!r->packed) {
+		const uint8_t *u = r->rg.dev + 2;
+
+		FZ_CHECK(memcmp(u, r->snap + (u - r->l.arena), 2) == 0,
+			 "%s published: used idx %u -> %u", what,
+			 fz_ring_load16(r->snap + (u - r->l.arena)), fz_ring_load16(u));
+	} else {
+		const uint8_t *f = r->rg.desc + 16 * r->us_pos + 14;
+		uint32_t slots = 0;
+
+		for (unsigned i = 0; i < r->ncpl; i++)
+			slots += r->cpl[i].nslots;
+		FZ_CHECK(slots >= r->cfg.size || memcmp(f, r->snap + (f - r->l.arena), 2) == 0,
+			 "%s wrote the flags of the published used slot %u", what, r->us_pos);
+	}
+}
+
+/* All staged completions must now be visible, exactly and in order. */
+static void verify_publish(struct fz_run *r)
+{
+	uint16_t pos = r->us_pos;
+	bool wrap = r->us_wrap;
+	uint32_t n = r->cfg.size, slots = 0;
+
+	for (unsigned k = 0; k < r->ncpl; k++)
+		slots += r->cpl[k].nslots;
+	if (!r->packed) {
+		uint16_t now = fz_ring_load16(r->rg.dev + 2);
+
+		FZ_CHECK(now == (uint16_t)(pos + r->ncpl) || (r->overlap && !r->ncpl),
+			 "used idx %u after publishing %u entries from %u", now, r->ncpl, pos);
+		now = (uint16_t)(pos + r->ncpl);
+		for (unsigned k = r->ncpl > n ? r->ncpl - n : 0; k < r->ncpl && !r->overlap; k++) {
+			const uint8_t *e = r->rg.dev + 4 + 8 * ((uint16_t)(pos + k) & (n - 1));
+
+			FZ_CHECK(load32(e) == r->cpl[k].id && load32(e + 4) == r->cpl[k].len,
+				 "used[%u] = (%u, %u), expected (%u, %u)", (uint16_t)(pos + k),
+				 load32(e), load32(e + 4), r->cpl[k].id, r->cpl[k].len);
+		}
+		r->us_pos = now;
+	} else {
+		for (unsigned k = 0; k < r->ncpl; k++) {
+			const uint8_t *d = r->rg.desc + 16 * pos;
+			uint16_t fl = fz_ring_load16(d + 14), want = wrap ? 0x8080 : 0;
+
+			if (!r->used_taint && !r->overlap && slots < n) {
+				FZ_CHECK(fz_ring_load16(d + 12) == r->cpl[k].id &&
+						 load32(d + 8) == r->cpl[k].len &&
+						 (fl & 0x8080) == want,
+					 "used slot %u = (id %u, len %u, flags %#x), expected (%u, %u, wrap %d)",
+					 pos, fz_ring_load16(d + 12), load32(d + 8), fl, r->cpl[k].id,
+					 r->cpl[k].len, wrap);
+			}
+			fz_advance(r, &pos, &wrap, r->cpl[k].nslots);
+		}
+		r->us_pos = pos;
+		r->us_wrap = wrap;
+		r->win = r->win > slots ? r->win - slots : 0;
+		r->used_taint = false;
+	}
+	for (unsigned k = 0; k < r->ncpl; k++)
+		fz_drv_on_complete(r, r->cpl[k].id);
+	r->ncpl = 0;
+}
+
+static void cpl_add(struct fz_run *r, uint16_t id, uint32_t len, uint16_t nslots)
+{
+	if (r->ncpl == r->cpl_cap) {
+		unsigned cap = r->cpl_cap ? 2 * r->cpl_cap : 64;
+		struct fz_cpl *p = realloc(r->cpl, cap * sizeof(*p));
+
+		FZ_CHECK(p, "out of memory");
+		r->cpl = p;
+		r->cpl_cap = cap;
+	}
+	r->cpl[r->ncpl++] = (struct fz_cpl){ id, nslots, len };
+}
+
+static FZ_NOCOV void touch(struct fz_run *r)
+{
+	const struct vq_chain *c = &r->c;
+	volatile uint8_t sink = 0;
+	uint8_t scratch[4096];
+	bool outside = false;
+
+	for (unsigned i = 0; i < (unsigned)c->n_out + c->n_in; i++) {
+		uint8_t *p = c->iov[i].iov_base, *e = p + c->iov[i].iov_len;
+		uint8_t *d0 = r->l.data, *d1 = r->l.data + FZ_DATA_BYTES;
+		bool wr = i >= c->n_out;
+
+		if (r->l.huge && p >= r->l.huge && p < r->l.huge + r->l.huge_size) {
+			sink ^= p[0] ^ e[-1]; /* first and last byte prove the mapping */
+			if (wr)
+				p[0] = e[-1] = 0x5a;
+			continue;
+		}
+		/* read every byte (ASan checks each copied range) */
+		for (const uint8_t *q = p; q < e; q += sizeof(scratch)) {
+			size_t k = (size_t)(e - q) < sizeof(scratch) ? (size_t)(e - q) : sizeof(scratch);
+
+			memcpy(scratch, q, k);
+			sink ^= scratch[0];
+		}
+		if (!wr)
+			continue;
+		/* Write like a device, but only into the data area: the rings are
+		 * the device's to write, and the harness must not fake that. */
+		if (p < d0)
+			p = d0;
+		if (e > d1)
+			e = d1;
+		if (p < e) {
+			memset(p, 0xa5 ^ (uint8_t)i, (size_t)(e - p));
+			if (e > d0 + FZ_BUF_ZONE)
+				outside = true;
+		}
+	}
+	(void)sink;
+	r->hw = -1;
+	if (outside)
+		fz_set_dirty(r);
+}
+
+/**
+ * fz_check_pop() - invariants of one vq_pop() result that need no model.
+ * @r: run
+ * @st: the status vq_pop() returned; the chain is in @r->c
+ *
+ * Status agrees with a pending has_work/enable_notify promise; a broken
+ * queue latched a ring fault and signalled the error eventfd; a bad chain
+ * carries a named chain fault; a good chain's iovecs are non-empty, inside
+ * guest RAM, within capacity and sum to its totals (< 2^32), and its id is in
+ * range and not already in flight.
+ */
+void fz_check_pop(struct fz_run *r, enum vq_status st)
+{
+	const struct vq_chain *c = &r->c;
+	uint64_t out = 0, in = 0;
+	unsigned n;
+
+	FZ_CHECK(st <= VQ_BROKEN, "vq_pop returned %d", st);
+	if (!r->started) {
+		FZ_CHECK(st == VQ_EMPTY, "pop on a stopped queue returned %d", st);
+		return;
+	}
+	if (r->broken) {
+		FZ_CHECK(st == VQ_BROKEN, "pop on a broken queue returned %d", st);
+		return;
+	}
+	if (r->hw >= 0)
+		FZ_CHECK((st != VQ_EMPTY) == r->hw,
+			 "has_work/enable_notify promised %s, vq_pop returned %d",
+			 r->hw ? "work" : "empty", st);
+	r->hw = -1;
+
+	if (st == VQ_BROKEN) {
+		enum vq_fault f = VQ_F_NONE;
+		uint64_t cnt = 0;
+
+		FZ_CHECK(vq_is_broken(&r->vq, &f), "VQ_BROKEN but not latched");
+		FZ_CHECK(FZ_RING_FAULTS & FZ_FBIT(f), "broken with non-ring fault %s",
+			 vq_fault_name(f));
+		if (r->efd_err >= 0)
+			FZ_CHECK(read(r->efd_err, &cnt, sizeof(cnt)) == sizeof(cnt) && cnt >= 1,
+				 "error eventfd not signalled");
+		return;
+	}
+	if (st == VQ_EMPTY)
+		return;
+
+	FZ_CHECK(c->id < r->cfg.size, "chain id %u >= size %u", c->id, r->cfg.size);
+	FZ_CHECK(!fz_fl_has(r, c->id), "id %u handed out twice", c->id);
+	if (r->packed)
+		FZ_CHECK(c->nslots >= 1 && c->nslots <= r->cfg.size, "nslots %u", c->nslots);
+	if (st == VQ_BAD_CHAIN) {
+		FZ_CHECK(FZ_CHAIN_FAULTS & FZ_FBIT(c->fault), "bad chain with fault %d", c->fault);
+		FZ_CHECK(strcmp(vq_fault_name(c->fault), "unknown") != 0, "fault %d has no name",
+			 c->fault);
+		return;
+	}
+
+	n = (unsigned)c->n_out + c->n_in;
+	FZ_CHECK(c->fault == VQ_F_NONE, "VQ_OK with fault %s", vq_fault_name(c->fault));
+	FZ_CHECK(n <= r->iov_cap, "%u iovecs > capacity %u", n, r->iov_cap);
+	FZ_CHECK(c->ndesc >= 1 && c->ndesc <= r->cfg.size, "ndesc %u, size %u", c->ndesc,
+		 r->cfg.size);
+	for (unsigned i = 0; i < n; i++) {
+		FZ_CHECK(c->iov[i].iov_len > 0, "empty iovec %u", i);
+		FZ_CHECK(fz_host_mapped(&r->l, c->iov[i].iov_base, c->iov[i].iov_len),
+			 "iovec %u (%p, %zu) outside guest RAM", i, c->iov[i].iov_base,
+			 c->iov[i].iov_len);
+		if (i < c->n_out)
+			out += c->iov[i].iov_len;
+		else
+			in += c->iov[i].iov_len;
+	}
+	FZ_CHECK(out == c->out_bytes && in == c->in_bytes,
+		 "totals (%u, %u) != iovec sums (%llu, %llu)", c->out_bytes, c->in_bytes,
+		 (unsigned long long)out, (unsigned long long)in);
+	FZ_CHECK(out + in <= UINT32_MAX, "chain total >= 2^32");
+}
+
+/* Pop again from the saved state: same result, same memory, same queue. */
+static void replay_pop(struct fz_run *r, enum vq_status st)
+{
+	struct vq_chain c2;
+	enum vq_status st2;
+	unsigned n = (unsigned)r->c.n_out + r->c.n_in;
+
+	memcpy(r->df_after, r->l.arena, r->l.arena_size);
+	memcpy(&r->df_vq[1], &r->vq, sizeof(r->vq));
+	memcpy(r->l.arena, r->snap, r->l.arena_size);
+	memcpy(&r->vq, &r->df_vq[0], sizeof(r->vq));
+
+	vq_chain_init(&c2, r->iov2, r->iov_cap);
+	st2 = vq_pop(&r->vq, &c2);
+	FZ_CHECK(st2 == st, "replayed pop: status %d, first %d", st2, st);
+	if (st == VQ_OK || st == VQ_BAD_CHAIN) {
+		FZ_CHECK(c2.id == r->c.id && c2.nslots == r->c.nslots && c2.n_out == r->c.n_out &&
+				 c2.n_in == r->c.n_in && c2.out_bytes == r->c.out_bytes &&
+				 c2.in_bytes == r->c.in_bytes && c2.fault == r->c.fault,
+			 "replayed pop: different chain");
+		FZ_CHECK(memcmp(c2.iov, r->c.iov, n * sizeof(*c2.iov)) == 0,
+			 "replayed pop: different iovecs");
+	}
+	FZ_CHECK(memcmp(r->l.arena, r->df_after, r->l.arena_size) == 0,
+		 "replayed pop: different guest writes");
+	FZ_CHECK(memcmp(&r->vq, &r->df_vq[1], sizeof(r->vq)) == 0,
+		 "replayed pop: different queue state");
+}
+
+/* After a pop, the guest rewrites what the device just read. */
+static FZ_NOCOV void mutate_after_pop(struct fz_run *r, uint16_t pos0, uint16_t nslots)
+{
+	uint8_t seed = fz_u8(&r->in), x = seed;
+	uint32_t n = r->cfg.size;
+
+	if (!seed)
+		return;
+	if (!r->packed) {
+		/* The split table is never device-written: rewrite all of it. */
+		for (size_t i = 0; i < r->rg.desc_len; i++) {
+			x = (uint8_t)(x * 167 + 13);
+			r->rg.desc[i] ^= x;
+		}
+		r->rg.drv[4 + 2 * ((uint16_t)(pos0) & (n - 1))] ^= seed;
+	} else {
+		/* Consumed slots may hold staged used entries: only their
+		 * address fields are free for the guest to rewrite. */
+		for (uint32_t s = 0; s < nslots; s++) {
+			uint8_t *d = r->rg.desc + 16 * ((pos0 + s) % n);
+
+			for (int i = 0; i < 8; i++) {
+				x = (uint8_t)(x * 167 + 13);
+				d[i] ^= x;
+			}
+		}
+	}
+	for (size_t i = 0; i < FZ_TAB_ZONE; i++) {
+		x = (uint8_t)(x * 167 + 13);
+		r->l.data[FZ_BUF_ZONE + i] ^= x;
+	}
+	fz_set_dirty(r);
+}
+
+/* Record a VQ_OK chain as in flight (and as a vq_unpop candidate). */
+static void fl_add(struct fz_run *r)
+{
+	unsigned i = r->nfl++, n = (unsigned)r->c.n_out + r->c.n_in;
+	struct fz_popped *u;
+
+	r->fl[i] = (struct fz_fl){ r->c.id, r->c.nslots, r->c.in_bytes };
+	if (r->fl_iov) {
+		memcpy(r->fl_iov + i * FZ_LOG_IOV, r->c.iov,
+		       (n < FZ_LOG_IOV ? n : FZ_LOG_IOV) * sizeof(*r->c.iov));
+		r->fl_nout[i] = r->c.n_out;
+		r->fl_nin[i] = r->c.n_in;
+	}
+	if (r->nustack == FZ_USTACK) {
+		memmove(r->ustack, r->ustack + 1, (FZ_USTACK - 1) * sizeof(r->ustack[0]));
+		r->nustack--;
+	}
+	u = &r->ustack[r->nustack++];
+	u->id = r->c.id;
+	u->nslots = r->c.nslots;
+	u->has_pend = r->last_valid;
+	u->pend = r->last_pend;
+	u->exp = r->last_exp;
+}
+
+/* Forget in-flight entry @i (pushed or given back). */
+void fz_fl_del(struct fz_run *r, unsigned i)
+{
+	unsigned last = --r->nfl;
+
+	r->fl[i] = r->fl[last];
+	if (r->fl_iov && i != last) {
+		memcpy(r->fl_iov + i * FZ_LOG_IOV, r->fl_iov + last * FZ_LOG_IOV,
+		       FZ_LOG_IOV * sizeof(*r->fl_iov));
+		r->fl_nout[i] = r->fl_nout[last];
+		r->fl_nin[i] = r->fl_nin[last];
+	}
+}
+
+/* Chain @id left the device's hands: it and everything popped before it can
+ * no longer be given back (vq_unpop works in reverse popping order). */
+static void ustack_cut(struct fz_run *r, uint16_t id)
+{
+	for (unsigned i = r->nustack; i-- > 0;) {
+		if (r->ustack[i].id == id) {
+			memmove(r->ustack, r->ustack + i + 1,
+				(r->nustack - i - 1) * sizeof(r->ustack[0]));
+			r->nustack -= i + 1;
+			return;
+		}
+	}
+}
+
+/**
+ * fz_do_pop() - checked vq_pop(), with the DF_POST replay and rewrite.
+ * @r: run
+ *
+ * Return: the status vq_pop() returned (the chain is in @r->c).
+ */
+enum vq_status fz_do_pop(struct fz_run *r)
+{
+	bool replay = r->df_post && !r->df_trap && fz_may_write(r);
+	bool live = fz_may_write(r);
+	uint16_t pos0 = r->av_pos;
+	enum vq_status st;
+
+	if (replay)
+		memcpy(&r->df_vq[0], &r->vq, sizeof(r->vq));
+	vq_chain_init(&r->c, r->iov, r->iov_cap);
+	fz_pre(r);
+	st = vq_pop(&r->vq, &r->c);
+	if (live && (st == VQ_OK || st == VQ_BAD_CHAIN)) {
+		if (!r->packed)
+			r->av_pos++;
+		else if (r->c.nslots >= 1 && r->c.nslots <= r->cfg.size) {
+			fz_advance(r, &r->av_pos, &r->av_wrap, r->c.nslots);
+			r->win += r->c.nslots;
+		}
+	}
+	fz_post(r, live, "vq_pop");
+	if (replay)
+		replay_pop(r, st); /* before the harness touches guest RAM again */
+	if (r->trace)
+		fprintf(stderr, "fz:   pop -> %d id %u slots %u out %u in %u fault %s\n", st,
+			r->c.id, r->c.nslots, r->c.out_bytes, r->c.in_bytes,
+			vq_fault_name(r->c.fault));
+	check_unpublished(r, "vq_pop");
+	fz_check_pop(r, st);
+	if (live) {
+		r->last_valid = false;
+		fz_drv_on_pop(r, st);
+		if (st == VQ_OK) {
+			FZ_CHECK(r->nfl < r->cfg.size, "more than size chains in flight");
+			fl_add(r);
+		} else if (st == VQ_BAD_CHAIN) {
+			cpl_add(r, r->c.id, 0, r->c.nslots);
+			r->nustack = 0; /* rewinding past a returned chain would repeat it */
+		} else if (st == VQ_BROKEN) {
+			r->broken = true;
+			fz_set_dirty(r);
+		}
+	}
+	if (st == VQ_OK && r->touch)
+		touch(r);
+	if (r->df_post && live && (st == VQ_OK || st == VQ_BAD_CHAIN))
+		mutate_after_pop(r, pos0, r->c.nslots);
+	return st;
+}
+
+void fz_do_push(struct fz_run *r, unsigned which, uint32_t written)
+{
+	struct fz_fl e = r->fl[which];
+	struct vq_chain c;
+	int rc;
+
+	vq_chain_init(&c, NULL, 0);
+	c.id = e.id;
+	c.nslots = e.nslots;
+	c.in_bytes = e.in_bytes;
+	if (r->fl_iov) { /* dirty logging reads the writable iovecs */
+		c.iov = r->fl_iov + which * FZ_LOG_IOV;
+		c.iov_cap = FZ_LOG_IOV;
+		c.n_out = r->fl_nout[which];
+		c.n_in = r->fl_nin[which];
+	}
+	fz_pre(r);
+	rc = vq_push(&r->vq, &c, written);
+	fz_post(r, fz_may_write(r), "vq_push");
+	if (!r->started) {
+		FZ_CHECK(rc == -EINVAL, "push on a stopped queue: %d", rc);
+		return;
+	}
+	if (r->broken) {
+		FZ_CHECK(rc == -EIO, "push on a broken queue: %d", rc);
+		return;
+	}
+	FZ_CHECK(rc == 0, "push of in-flight id %u failed: %d", e.id, rc);
+	check_unpublished(r, "vq_push");
+	if (r->fl_iov) {
+		uint32_t w = written < e.in_bytes ? written : e.in_bytes;
+
+		for (unsigned i = c.n_out; i < (unsigned)c.n_out + c.n_in && w; i++) {
+			size_t k = c.iov[i].iov_len < w ? c.iov[i].iov_len : w;
+
+			check_logged(r, c.iov[i].iov_base, k, "vq_push (buffer)");
+			w -= (uint32_t)k;
+		}
+	}
+	fz_fl_del(r, which);
+	ustack_cut(r, e.id);
+	cpl_add(r, e.id, written < e.in_bytes ? written : e.in_bytes, e.nslots);
+}
+
+/**
+ * fz_do_flush() - checked vq_flush_signal().
+ * @r: run
+ *
+ * Every staged completion must now be visible (verify_publish()), the call
+ * eventfd written if a signal was asked for, and a signal asked for whenever
+ * the driver's flags / used_event / event structure require one.
+ */
+void fz_do_flush(struct fz_run *r)
+{
+	uint16_t flags = 0, ev = 0;
+	bool live = fz_may_write(r), want;
+	unsigned published = r->ncpl;
+
+	if (live && !r->packed) {
+		flags = fz_ring_load16(r->rg.drv);
+		ev = fz_ring_load16(r->rg.drv + 4 + 2 * r->cfg.size); /* used_event */
+	} else if (live) {
+		flags = fz_ring_load16(r->rg.drv + 2); /* driver event flags */
+	}
+	fz_pre(r);
+	want = vq_flush_signal(&r->vq); /* vq_flush + vq_signal when wanted */
+	fz_post(r, live, "vq_flush");
+	if (!live) {
+		FZ_CHECK(!want, "flush on a stopped/broken queue asked for a signal");
+		return;
+	}
+	verify_publish(r);
+	if (want && r->efd_call >= 0) {
+		uint64_t cnt = 0;
+
+		FZ_CHECK(read(r->efd_call, &cnt, sizeof(cnt)) == sizeof(cnt) && cnt >= 1,
+			 "flush asked for a signal but the call eventfd was not written");
+	}
+	if (published == 0 || r->df_trap || r->overlap)
+		return; /* overlapping rings: the publish itself may rewrite used_event */
+	if (!r->packed) {
+		if (!event_idx(r))
+			FZ_CHECK(want || (flags & VRING_AVAIL_F_NO_INTERRUPT),
+				 "missed signal: avail flags %#x", flags);
+		else if (r->sig_valid)
+			FZ_CHECK(want || !vring_need_event(ev, r->us_pos, r->sig_used),
+				 "missed signal: used_event %u, used %u -> %u", ev, r->sig_used,
+				 r->us_pos);
+		r->sig_used = r->us_pos;
+		r->sig_valid = true;
+	} else {
+		FZ_CHECK(want || flags == VRING_PACKED_EVENT_FLAG_DISABLE ||
+				 (flags == VRING_PACKED_EVENT_FLAG_DESC && event_idx(r)),
+			 "missed signal: driver event flags %#x", flags);
+	}
+}
+
+static void check_armed(struct fz_run *r)
+{
+	if (r->overlap)
+		return; /* the guest may have scribbled on the device's fields */
+	if (!r->packed) {
+		if (event_idx(r))
+			FZ_CHECK(fz_ring_load16(r->rg.dev + 4 + 8 * r->cfg.size) == r->av_pos,
+				 "avail_event %u, next avail %u",
+				 fz_ring_load16(r->rg.dev + 4 + 8 * r->cfg.size), r->av_pos);
+		else
+			FZ_CHECK(!(fz_ring_load16(r->rg.dev) & VRING_USED_F_NO_NOTIFY),
+				 "kicks not armed: used flags %#x", fz_ring_load16(r->rg.dev));
+	} else {
+		uint16_t ow = fz_ring_load16(r->rg.dev), fl = fz_ring_load16(r->rg.dev + 2);
+
+		if (event_idx(r))
+			FZ_CHECK(fl == VRING_PACKED_EVENT_FLAG_DESC &&
+					 ow == (r->av_pos | (uint16_t)(r->av_wrap << 15)),
+				 "device event (%#x, %#x), next avail %u/%d", ow, fl, r->av_pos,
+				 r->av_wrap);
+		else
+			FZ_CHECK(fl == VRING_PACKED_EVENT_FLAG_ENABLE, "device event flags %#x", fl);
+	}
+}
+
+bool fz_do_enable(struct fz_run *r)
+{
+	bool live = fz_may_write(r), ret;
+
+	fz_pre(r);
+	ret = vq_enable_notify(&r->vq);
+	fz_post(r, live, "vq_enable_notify");
+	if (r->trace && live)
+		fprintf(stderr, "fz:   enable -> %d (next avail %u/%d)\n", ret, r->av_pos, r->av_wrap);
+	if (!live || r->df_trap)
+		return ret;
+	check_unpublished(r, "vq_enable_notify");
+	check_armed(r);
+	/* FZ_KNOWN_BUGS=enable-cache: do not hold "empty" against the next pop */
+	r->hw = ret ? (r->kb_enable_cache ? -1 : 0) : 1;
+	return ret;
+}
+
+void fz_do_disable(struct fz_run *r)
+{
+	bool live = fz_may_write(r);
+
+	fz_pre(r);
+	vq_disable_notify(&r->vq);
+	fz_post(r, live, "vq_disable_notify");
+	if (!live)
+		return;
+	check_unpublished(r, "vq_disable_notify");
+	if (r->overlap)
+		return;
+	if (r->packed)
+		FZ_CHECK(fz_ring_load16(r->rg.dev + 2) == VRING_PACKED_EVENT_FLAG_DISABLE,
+			 "kicks not suppressed: device event flags %#x",
+			 fz_ring_load16(r->rg.dev + 2));
+	else if (!event_idx(r))
+		FZ_CHECK(fz_ring_load16(r->rg.dev) & VRING_USED_F_NO_NOTIFY,
+			 "kicks not suppressed: used flags %#x", fz_ring_load16(r->rg.dev));
+}
+
+void fz_do_has_work(struct fz_run *r)
+{
+	bool ret;
+
+	fz_pre(r);
+	ret = vq_has_work(&r->vq);
+	fz_post(r, false, "vq_has_work");
+	if (fz_may_write(r) && !r->df_trap)
+		r->hw = ret;
+}
+
+/* Reference: would vq_start accept @cfg with guest RAM as it is now? */
+bool fz_cfg_valid(const struct fz_run *r, const struct vq_cfg *cfg)
+{
+	uint32_t n = cfg->size;
+	bool split = cfg->fmt == VQ_FMT_SPLIT;
+	const uint8_t *used;
+
+	if (cfg->fmt != VQ_FMT_SPLIT && cfg->fmt != VQ_FMT_PACKED)
+		return false;
+	if (n == 0 || n > VQ_MAX_SIZE || (split && (n & (n - 1))))
+		return false;
+	if (cfg->desc % 16 || cfg->driver % (split ? 2 : 4) || cfg->device % 4)
+		return false;
+	if (!fz_ref_host(&r->l, cfg->desc, vring_desc_bytes(n)) ||
+	    !fz_ref_host(&r->l, cfg->driver, split ? vring_avail_bytes(n) : 4))
+		return false;
+	used = fz_ref_host(&r->l, cfg->device, split ? vring_used_bytes(n) : 4);
+	if (!used)
+		return false;
+	if (!split)
+		return cfg->base.avail_idx < n && cfg->base.used_idx < n;
+	return (uint16_t)(cfg->base.avail_idx - fz_ring_load16(used + 2)) <= n;
+}
+
+static bool ensure_capacity(struct fz_run *r, uint32_t n)
+{
+	struct fz_fl *fl;
+	struct fz_pend *pd;
+	int32_t *ow, *lk;
+
+	if (n <= r->cap_size)
+		return true;
+	if (r->cap_size)
+		fz_set_dirty(r); /* the FIFO is a ring over the old capacity */
+	if (r->fl_iov && n > r->log_cap) {
+		/* a tampered, larger queue: stop checking the dirty log */
+		gmem_set_log(&r->l.gm, NULL, 0);
+		free(r->log);
+		free(r->fl_iov);
+		r->log = NULL;
+		r->fl_iov = NULL;
+	}
+	fl = realloc(r->fl, n * sizeof(*fl));
+	if (fl)
+		r->fl = fl;
+	pd = realloc(r->pend, n * sizeof(*pd));
+	if (pd)
+		r->pend = pd;
+	ow = realloc(r->owner, n * sizeof(*ow));
+	if (ow) {
+		for (uint32_t i = r->cap_size; i < n; i++)
+			ow[i] = -1;
+		r->owner = ow;
+	}
+	lk = realloc(r->link, n * sizeof(*lk));
+	if (lk) {
+		for (uint32_t i = r->cap_size; i < n; i++)
+			lk[i] = -1;
+		r->link = lk;
+	}
+	if (!fl || !pd || !ow || !lk)
+		return false;
+	r->cap_size = n;
+	return true;
+}
+
+static void set_rings(struct fz_run *r, const struct vq_cfg *cfg)
+{
+	uint32_t n = cfg->size;
+	bool split = cfg->fmt == VQ_FMT_SPLIT;
+
+	r->rg.desc_len = vring_desc_bytes(n);
+	r->rg.drv_len = split ? vring_avail_bytes(n) : 4;
+	r->rg.dev_len = split ? vring_used_bytes(n) : 4;
+	r->rg.desc = fz_ref_host(&r->l, cfg->desc, r->rg.desc_len);
+	r->rg.drv = fz_ref_host(&r->l, cfg->driver, r->rg.drv_len);
+	r->rg.dev = fz_ref_host(&r->l, cfg->device, r->rg.dev_len);
+}
+
+static bool overlaps(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	return a < b + bl && b < a + al;
+}
+
+/**
+ * fz_do_start() - checked vq_start(): accepted exactly when fz_cfg_valid().
+ * @r: run
+ * @cfg: configuration
+ *
+ * On success the observed positions restart from @cfg (split: used index from
+ * the ring) and nothing is in flight.
+ *
+ * Return: vq_start()'s result (or -ENOMEM if the harness could not grow).
+ */
+int fz_do_start(struct fz_run *r, const struct vq_cfg *cfg)
+{
+	bool valid = fz_cfg_valid(r, cfg);
+	struct fz_rings keep = r->rg;
+	int rc;
+
+	if (valid) {
+		set_rings(r, cfg); /* areas the start may write (kick arming) */
+		if (!ensure_capacity(r, cfg->size))
+			return -ENOMEM;
+		r->cfg = *cfg;
+		r->packed = cfg->fmt == VQ_FMT_PACKED;
+	}
+	fz_pre(r);
+	rc = vq_start(&r->vq, &r->l.gm, cfg);
+	fz_post(r, valid && rc == 0, "vq_start");
+	if (r->trace)
+		fprintf(stderr, "fz:   start size %u desc %#llx -> %d\n", cfg->size,
+			(unsigned long long)cfg->desc, rc);
+	FZ_CHECK((rc == 0) == valid, "vq_start returned %d for a%s configuration", rc,
+		 valid ? " valid" : "n invalid");
+	if (rc) {
+		FZ_CHECK(rc == -EINVAL || rc == -EFAULT, "vq_start error %d", rc);
+		r->rg = keep;
+		return rc;
+	}
+	r->started = true;
+	r->broken = false;
+	r->av_pos = cfg->base.avail_idx;
+	r->av_wrap = r->packed ? cfg->base.avail_wrap : true;
+	if (r->packed) {
+		r->us_pos = cfg->base.used_idx;
+		r->us_wrap = cfg->base.used_wrap;
+		r->win = fz_dist(r, r->us_pos, r->us_wrap, r->av_pos, r->av_wrap);
+	} else {
+		r->us_pos = fz_ring_load16(r->rg.dev + 2);
+		r->us_wrap = true;
+	}
+	r->nfl = 0;
+	r->ncpl = 0;
+	r->nustack = 0;
+	r->sig_valid = false;
+	r->hw = -1;
+	r->used_taint = false;
+	if (cfg->size != r->cfg0.size || cfg->fmt != r->cfg0.fmt || cfg->desc != r->cfg0.desc ||
+	    cfg->driver != r->cfg0.driver || cfg->device != r->cfg0.device)
+		r->exp_off = true; /* expectations assume cfg0's geometry */
+	r->overlap = overlaps(r->rg.dev, r->rg.dev_len, r->rg.desc, r->rg.desc_len) ||
+		     overlaps(r->rg.dev, r->rg.dev_len, r->rg.drv, r->rg.drv_len) ||
+		     overlaps(r->rg.dev, r->rg.dev_len, r->l.data, FZ_DATA_BYTES);
+	return 0;
+}
+
+void fz_do_stop(struct fz_run *r, struct vq_state *st)
+{
+	bool live = fz_may_write(r);
+
+	memset(st, 0, sizeof(*st));
+	fz_pre(r);
+	vq_stop(&r->vq, st);
+	fz_post(r, live, "vq_stop");
+	if (live) {
+		verify_publish(r);
+		FZ_CHECK(st->avail_idx == r->av_pos && st->used_idx == r->us_pos &&
+				 (!r->packed ||
+				  (st->avail_wrap == r->av_wrap && st->used_wrap == r->us_wrap)),
+			 "vq_stop state (%u/%d, %u/%d), observed (%u/%d, %u/%d)", st->avail_idx,
+			 st->avail_wrap, st->used_idx, st->used_wrap, r->av_pos, r->av_wrap,
+			 r->us_pos, r->us_wrap);
+	}
+	/* Chains in flight are lost with the queue; the driver reclaims them. */
+	for (unsigned i = 0; i < r->nfl; i++)
+		fz_drv_on_complete(r, r->fl[i].id);
+	r->nfl = 0;
+	r->ncpl = 0;
+	r->nustack = 0;
+	r->started = false;
+	r->broken = false;
+	r->hw = -1;
+}
+
+/* Device reset: zero the rings, reset the model, start cfg0 (must work). */
+void fz_do_fresh(struct fz_run *r)
+{
+	struct vq_state st;
+	int rc;
+
+	if (r->started)
+		fz_do_stop(r, &st);
+	memset(r->l.arena, 0, r->l.ring_bytes);
+	set_rings(r, &r->cfg0);
+	r->cfg = r->cfg0;
+	r->packed = r->cfg0.fmt == VQ_FMT_PACKED;
+	if (!r->packed) {
+		fz_ring_store16(r->rg.drv + 2, r->cfg0.base.avail_idx);
+		fz_ring_store16(r->rg.dev + 2, r->cfg0.base.used_idx);
+	}
+	r->dirty = false;
+	rc = fz_do_start(r, &r->cfg0);
+	FZ_CHECK(rc == 0 || rc == -ENOMEM, "fresh start failed: %d", rc);
+	fz_drv_reset(r);
+}

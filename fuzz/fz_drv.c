@@ -1,0 +1,957 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * fz_drv.c - the guest driver model behind FZ_OP_POST.
+ *
+ * Theory of operation
+ * -------------------
+ * POST builds one chain the way a virtio driver would (descriptors from a
+ * free list, buffer ids, wrap counters, head made available last), optionally
+ * with exactly one defect (enum fz_tweak), writes it into guest RAM and
+ * publishes it.  Before writing, a reference walk over the *model* of the
+ * chain (not over guest memory) decides what the device must report: the
+ * exact iovecs of a good chain, the set of faults a bad one may be rejected
+ * with, or a ring-level break.  The reference follows the rules of
+ * core/virtq_chain.c's theory block and VIRTIO 1.2 2.7/2.8; where two checks
+ * fire on the same descriptor either fault is accepted (the order between
+ * them is not part of the contract).
+ *
+ * Expectations are kept in a FIFO in ring order and compared at each pop.
+ * Any hostile write (raw descriptor/ring ops, byte flips, double-fetch
+ * rewrites, device-style writes outside the buffer zone) makes the pending
+ * expectations unreliable: the FIFO is dropped and the model resynchronises
+ * with the device at the next VQ_EMPTY.  An EMPTY while published chains are
+ * pending in a clean state is the lost-buffer bug class (seeds 001/002).
+ */
+#include "fuzz/fz_vq_int.h"
+
+#include <endian.h>
+#include <stdio.h>
+#include <string.h>
+
+struct fz_mdesc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+/* One chain as the model built it. */
+struct fz_mchain {
+	unsigned nd;                       /* ring descriptors / slots */
+	struct fz_mdesc d[FZ_MAX_DIRECT];
+	uint16_t slot[FZ_MAX_DIRECT];      /* split: descriptor index of d[i] */
+	uint64_t tgpa;                     /* indirect table */
+	unsigned nfill, nt;                /* zero-length fillers first, then t[] */
+	struct fz_mdesc t[FZ_MAX_BUF];
+	uint16_t id;                       /* packed buffer id */
+};
+
+struct fz_bspec {
+	uint64_t gpa;
+	uint32_t len;
+	bool write;
+};
+
+/* Reference walk state. */
+struct fz_walk {
+	const struct fz_run *r;
+	uint32_t ndesc, iovs;
+	uint64_t total;
+	bool in_seen;
+	bool lost_detail;
+	struct fz_expect *e;
+};
+
+static bool indirect_neg(const struct fz_run *r)
+{
+	return r->cfg.features & VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
+}
+
+/* ---- FIFO and pool ------------------------------------------------------- */
+
+static struct fz_pend *pend_at(struct fz_run *r, unsigned i)
+{
+	return &r->pend[(r->p_head + i) % r->cap_size];
+}
+
+static int pool_get(struct fz_run *r)
+{
+	for (int i = 0; i < (int)FZ_POOL; i++) {
+		if (!(r->pool_busy & (1ULL << i))) {
+			r->pool_busy |= 1ULL << i;
+			memset(&r->pool[i], 0, sizeof(r->pool[i]));
+			return i;
+		}
+	}
+	return -1;
+}
+
+static void pool_put(struct fz_run *r, int i)
+{
+	if (i >= 0)
+		r->pool_busy &= ~(1ULL << i);
+}
+
+static bool id_busy(struct fz_run *r, uint16_t id)
+{
+	if (fz_fl_has(r, id))
+		return true;
+	for (unsigned i = 0; i < r->p_n; i++)
+		if (pend_at(r, i)->id == id)
+			return true;
+	for (unsigned i = 0; i < r->ncpl; i++)
+		if (r->cpl[i].id == id)
+			return true;
+	return false;
+}
+
+void fz_drv_reset(struct fz_run *r)
+{
+	if (!r->started || !r->owner)
+		return;
+	r->p_head = r->p_n = r->p_pub = 0;
+	r->pool_busy = 0;
+	r->held = -1;
+	r->post_block = false;
+	r->dirty = false;
+	r->desc_cur = r->id_cur = 0;
+	r->tab_cur = 0;
+	for (uint32_t i = 0; i < r->cfg.size; i++)
+		r->owner[i] = r->link[i] = -1;
+	r->drv_pos = r->av_pos;
+	r->drv_wrap = r->av_wrap;
+	if (!r->packed) {
+		/* nothing pending: the avail index is where the device is */
+		r->drv_pub = r->av_pos;
+		fz_ring_store16(r->rg.drv + 2, r->av_pos);
+	}
+}
+
+/* Free the descriptor slots of the chain with head @head (split). */
+static void free_chain(struct fz_run *r, uint16_t head)
+{
+	int32_t s = head;
+
+	if (r->owner[head] != head)
+		return; /* not a chain the model posted */
+	while (s >= 0 && (uint32_t)s < r->cfg.size && r->owner[s] == head) {
+		int32_t nx = r->link[s];
+
+		r->owner[s] = -1;
+		r->link[s] = -1;
+		s = nx;
+	}
+}
+
+/* Clean state again after hostile writes: the device has drained the ring. */
+static void resync(struct fz_run *r)
+{
+	uint32_t n = r->cfg.size;
+
+	r->p_head = r->p_n = r->p_pub = 0;
+	r->pool_busy = 0;
+	r->held = -1;
+	r->post_block = false;
+	if (!r->packed) {
+		r->drv_pos = r->drv_pub = fz_ring_load16(r->rg.drv + 2);
+		if (r->drv_pos != r->av_pos)
+			return; /* not drained after all: stay dirty */
+		/* chains in flight or completed but unpublished keep theirs:
+		 * their publication frees them (fz_drv_on_complete) */
+		for (uint32_t i = 0; i < n; i++)
+			if (r->owner[i] == (int32_t)i && !id_busy(r, (uint16_t)i))
+				free_chain(r, (uint16_t)i);
+	} else {
+		/* Slots consumed and not yet returned may carry hostile flags
+		 * that look available when the device laps them: wait until
+		 * every slot is the driver's again. */
+		if (r->win || r->ncpl)
+			return;
+		r->drv_pos = r->av_pos;
+		r->drv_wrap = r->av_wrap;
+		/* Scrub: hostile writes may have left slots looking available
+		 * (AVAIL != USED); equal bits are never available. */
+		for (uint32_t k = 0; k < n; k++)
+			fz_ring_store16(r->rg.desc + 16 * k + 14, 0);
+	}
+	r->dirty = false;
+}
+
+void fz_drv_on_complete(struct fz_run *r, uint16_t id)
+{
+	if (r->packed || !r->owner || id >= r->cfg.size || fz_fl_has(r, id))
+		return;
+	free_chain(r, id);
+}
+
+/* ---- expectations at pop ------------------------------------------------- */
+
+static void compare_iov(const struct fz_run *r, const struct fz_expect *e)
+{
+	const struct vq_chain *c = &r->c;
+	unsigned n = (unsigned)c->n_out + c->n_in, k = 0;
+	struct iovec pc[FZ_MAX_PIECES];
+
+	FZ_CHECK(c->out_bytes == e->out_bytes && c->in_bytes == e->in_bytes,
+		 "chain %u: bytes (%u out, %u in), posted (%u, %u)", c->id, c->out_bytes,
+		 c->in_bytes, e->out_bytes, e->in_bytes);
+	for (unsigned b = 0; b < e->nbuf; b++) {
+		int np = fz_ref_pieces(&r->l, e->buf[b].gpa, e->buf[b].len, pc, FZ_MAX_PIECES);
+
+		FZ_CHECK(np > 0 && np <= (int)FZ_MAX_PIECES, "model buffer unmapped");
+		for (int i = 0; i < np; i++, k++) {
+			FZ_CHECK(k < n, "chain %u: %u iovecs, model has more", c->id, n);
+			FZ_CHECK(c->iov[k].iov_base == pc[i].iov_base &&
+					 c->iov[k].iov_len == pc[i].iov_len,
+				 "chain %u iovec %u = (%p, %zu), posted (%p, %zu)", c->id, k,
+				 c->iov[k].iov_base, c->iov[k].iov_len, pc[i].iov_base,
+				 pc[i].iov_len);
+		}
+		if (b + 1 == e->nout)
+			FZ_CHECK(k == c->n_out, "chain %u: %u readable iovecs, posted %u", c->id,
+				 c->n_out, k);
+	}
+	if (e->nout == 0)
+		FZ_CHECK(c->n_out == 0, "chain %u: %u readable iovecs, posted none", c->id,
+			 c->n_out);
+	FZ_CHECK(k == n, "chain %u: %u iovecs, posted %u", c->id, n, k);
+}
+
+static void check_expect(struct fz_run *r, const struct fz_pend *p, enum vq_status st)
+{
+	enum vq_fault f = VQ_F_NONE;
+
+	if (p->dup && fz_fl_has(r, p->id)) {
+		FZ_CHECK(st == VQ_BROKEN, "id %u offered while in flight: vq_pop returned %d", p->id,
+			 st);
+		vq_is_broken(&r->vq, &f);
+		FZ_CHECK(f == VQ_F_DUP_HEAD || f == VQ_F_INFLIGHT, "duplicate id broke with %s",
+			 vq_fault_name(f));
+		return;
+	}
+	switch (p->kind) {
+	case FZ_E_BROKEN:
+		FZ_CHECK(st == VQ_BROKEN, "expected ring fault %#x, vq_pop returned %d (id %u, %s)",
+			 p->faults, st, r->c.id, vq_fault_name(r->c.fault));
+		vq_is_broken(&r->vq, &f);
+		FZ_CHECK(p->faults & FZ_FBIT(f), "broke with %s, expected one of %#x",
+			 vq_fault_name(f), p->faults);
+		return;
+	case FZ_E_CHAIN:
+		if (st == VQ_BROKEN)
+			vq_is_broken(&r->vq, &f);
+		FZ_CHECK(st != VQ_BROKEN, "posted chain %u broke the queue (%s)", p->id,
+			 vq_fault_name(f));
+		FZ_CHECK(r->c.id == p->id, "popped id %u, next posted id %u", r->c.id, p->id);
+		if (r->packed)
+			FZ_CHECK(r->c.nslots == p->nslots, "chain %u: %u slots, posted %u", p->id,
+				 r->c.nslots, p->nslots);
+		if (p->faults) {
+			FZ_CHECK(st == VQ_BAD_CHAIN && (p->faults & FZ_FBIT(r->c.fault)),
+				 "chain %u: status %d fault %s, expected one of %#x", p->id, st,
+				 vq_fault_name(r->c.fault), p->faults);
+			return;
+		}
+		FZ_CHECK(st == VQ_OK, "good chain %u rejected: %s", p->id,
+			 vq_fault_name(r->c.fault));
+		if (p->detail >= 0)
+			compare_iov(r, &r->pool[p->detail]);
+		return;
+	default:
+		return;
+	}
+}
+
+void fz_drv_on_pop(struct fz_run *r, enum vq_status st)
+{
+	struct fz_pend p;
+
+	if (r->exp_off || !r->owner)
+		return;
+	if (r->dirty) {
+		if (st == VQ_EMPTY)
+			resync(r);
+		return;
+	}
+	if (st == VQ_EMPTY) {
+		FZ_CHECK(r->p_pub == 0, "vq_pop: EMPTY with %u published chains pending", r->p_pub);
+		return;
+	}
+	FZ_CHECK(r->p_pub > 0, "vq_pop consumed a chain the driver never published (%d)", st);
+	p = *pend_at(r, 0);
+	r->p_head = (r->p_head + 1) % r->cap_size;
+	r->p_n--;
+	r->p_pub--;
+	if (r->p_n == 0)
+		r->post_block = false;
+	check_expect(r, &p, st);
+	/* keep a copy: vq_unpop may put this chain back at the front */
+	r->last_valid = true;
+	r->last_pend = p;
+	if (p.detail >= 0)
+		r->last_exp = r->pool[p.detail];
+	pool_put(r, p.detail);
+}
+
+/**
+ * fz_drv_unpopped() - a chain went back to the ring: expect it again next.
+ * @r: run
+ * @u: the chain, with the FIFO entry it consumed
+ */
+void fz_drv_unpopped(struct fz_run *r, const struct fz_popped *u)
+{
+	struct fz_pend *p;
+
+	if (r->exp_off || r->dirty || !r->owner)
+		return;
+	if (!u->has_pend || r->p_n == r->cap_size) {
+		fz_set_dirty(r); /* it was popped outside the model's view */
+		return;
+	}
+	r->p_head = (r->p_head + r->cap_size - 1) % r->cap_size;
+	r->p_n++;
+	r->p_pub++;
+	p = pend_at(r, 0);
+	*p = u->pend;
+	p->detail = -1;
+	if (u->pend.detail >= 0) {
+		p->detail = (int16_t)pool_get(r);
+		if (p->detail >= 0)
+			r->pool[p->detail] = u->exp;
+	}
+}
+
+/* ---- reference walk ------------------------------------------------------ */
+
+/* Faults a buffer descriptor raises; *@pieces gets its iovec count. */
+static uint32_t buf_faults(const struct fz_walk *w, const struct fz_mdesc *d, int *pieces)
+{
+	const struct fz_run *r = w->r;
+	bool wr = d->flags & VRING_DESC_F_WRITE;
+	uint32_t f = 0, room = r->iov_cap - w->iovs;
+	int np;
+
+	*pieces = 0;
+	if (w->ndesc + 1 > r->cfg.size)
+		f |= FZ_FBIT(VQ_F_CHAIN_LONG);
+	if (!wr && w->in_seen)
+		f |= FZ_FBIT(VQ_F_ORDER);
+	if (d->len == 0)
+		return f;
+	if (w->total + d->len > UINT32_MAX)
+		f |= FZ_FBIT(VQ_F_TOO_BIG);
+	np = fz_ref_pieces(&r->l, d->addr, d->len, NULL, 0);
+	if (np < 0) {
+		f |= FZ_FBIT(VQ_F_ADDR);
+		if ((uint32_t)(-np - 1) > room) /* capacity runs out before the gap */
+			f |= FZ_FBIT(VQ_F_IOV_CAP);
+	} else if ((uint32_t)np > room) {
+		f |= FZ_FBIT(VQ_F_IOV_CAP);
+	}
+	*pieces = np;
+	return f;
+}
+
+static void buf_apply(struct fz_walk *w, const struct fz_mdesc *d, int pieces)
+{
+	struct fz_expect *e = w->e;
+	bool wr = d->flags & VRING_DESC_F_WRITE;
+
+	w->ndesc++;
+	if (wr)
+		w->in_seen = true;
+	if (d->len == 0)
+		return;
+	w->total += d->len;
+	w->iovs += (uint32_t)pieces;
+	if (!e)
+		return;
+	if (e->nbuf == FZ_MAX_BUF) {
+		w->lost_detail = true;
+		return;
+	}
+	e->buf[e->nbuf++] = (struct fz_ebuf){ d->addr, d->len };
+	if (wr) {
+		e->in_bytes += d->len;
+	} else {
+		e->out_bytes += d->len;
+		e->nout = e->nbuf;
+	}
+}
+
+static uint32_t ref_buf(struct fz_walk *w, const struct fz_mdesc *d)
+{
+	int pieces;
+	uint32_t f = buf_faults(w, d, &pieces);
+
+	if (!f)
+		buf_apply(w, d, pieces);
+	return f;
+}
+
+static struct fz_mdesc table_entry(const struct fz_run *r, const struct fz_mchain *m,
+				   uint32_t i, uint32_t n)
+{
+	struct fz_mdesc e = { 0, 0, 0, (uint16_t)(i + 1) };
+
+	if (i >= m->nfill)
+		return m->t[i - m->nfill];
+	if (!r->packed && i + 1 < n)
+		e.flags = VRING_DESC_F_NEXT;
+	return e;
+}
+
+static uint32_t ref_indirect(struct fz_walk *w, const struct fz_mchain *m,
+			     const struct fz_mdesc *p, bool *unknown)
+{
+	const struct fz_run *r = w->r;
+	uint32_t f = 0, n, i = 0;
+
+	if (!indirect_neg(r))
+		f |= FZ_FBIT(VQ_F_IND_NOT_NEG);
+	if (p->flags & VRING_DESC_F_NEXT)
+		f |= FZ_FBIT(VQ_F_IND_NEXT);
+	if (p->len == 0 || p->len % 16)
+		f |= FZ_FBIT(VQ_F_IND_LEN);
+	else if (p->len / 16 > r->cfg.size)
+		f |= FZ_FBIT(VQ_F_IND_SIZE);
+	if (fz_ref_pieces(&r->l, p->addr, p->len ? p->len : 1, NULL, 0) < 0)
+		f |= FZ_FBIT(VQ_F_IND_ADDR);
+	if (f)
+		return f;
+	n = p->len / 16;
+	if (n != m->nfill + m->nt || p->addr != m->tgpa) {
+		*unknown = true;
+		return 0;
+	}
+	for (uint32_t steps = 0; steps <= r->cfg.size + 1; steps++) {
+		struct fz_mdesc e = table_entry(r, m, i, n);
+		int pieces;
+
+		f = buf_faults(w, &e, &pieces);
+		if (e.flags & VRING_DESC_F_INDIRECT)
+			f |= FZ_FBIT(VQ_F_IND_NESTED);
+		if (f)
+			return f;
+		buf_apply(w, &e, pieces);
+		if (r->packed) {
+			if (++i == n)
+				return 0;
+			continue;
+		}
+		if (!(e.flags & VRING_DESC_F_NEXT))
+			return 0;
+		if (e.next >= n)
+			return FZ_FBIT(VQ_F_NEXT_RANGE);
+		i = e.next;
+	}
+	*unknown = true; /* the count check must have fired: model bug */
+	return 0;
+}
+
+/* Decide what the device must report for @m. */
+static void ref_chain(struct fz_run *r, const struct fz_mchain *m, struct fz_pend *p,
+		      struct fz_expect *e)
+{
+	struct fz_walk w = { .r = r, .e = e };
+	bool unknown = false;
+	uint32_t f = 0;
+	unsigned i = 0;
+
+	if (!r->packed) {
+		for (uint32_t steps = 0;; steps++) {
+			const struct fz_mdesc *d = &m->d[i];
+			unsigned j;
+
+			if (steps > r->cfg.size + 1) {
+				unknown = true;
+				break;
+			}
+			if (d->flags & VRING_DESC_F_INDIRECT) {
+				f = ref_indirect(&w, m, d, &unknown);
+				break;
+			}
+			f = ref_buf(&w, d);
+			if (f || !(d->flags & VRING_DESC_F_NEXT))
+				break;
+			if (d->next >= r->cfg.size) {
+				f = FZ_FBIT(VQ_F_NEXT_RANGE);
+				break;
+			}
+			for (j = 0; j < m->nd && m->slot[j] != d->next; j++)
+				;
+			if (j == m->nd) {
+				unknown = true; /* chains into a descriptor we did not write */
+				break;
+			}
+			i = j;
+		}
+	} else {
+		for (i = 0; i < m->nd && !f && !unknown; i++) {
+			const struct fz_mdesc *d = &m->d[i];
+
+			f = (d->flags & VRING_DESC_F_INDIRECT) ? ref_indirect(&w, m, d, &unknown)
+							       : ref_buf(&w, d);
+		}
+	}
+	p->kind = unknown ? FZ_E_UNKNOWN : FZ_E_CHAIN;
+	p->faults = f;
+	if (unknown || f || w.lost_detail) {
+		pool_put(r, p->detail);
+		p->detail = -1;
+	}
+}
+
+/* ---- building and writing a chain ---------------------------------------- */
+
+static uint64_t hole_gpa(const struct fz_run *r)
+{
+	for (unsigned i = 1; i <= r->l.ndata; i++)
+		if (!r->l.chunk[i].mapped)
+			return r->l.chunk[i].gpa + r->l.chunk[i].size / 2;
+	return 0xdead00000000ULL;
+}
+
+/* A table start that straddles the end of a data chunk (into a neighbour or a gap). */
+static uint64_t cross_gpa(const struct fz_run *r, uint8_t x, uint32_t need)
+{
+	const struct fz_chunk *c;
+	uint32_t back = 16u * (1u + x % (need > 16 ? need / 16 - 1 : 1));
+
+	for (unsigned i = 1; i <= r->l.ndata; i++) {
+		c = &r->l.chunk[i];
+		for (unsigned j = 1; j <= r->l.ndata; j++)
+			if (c->mapped && r->l.chunk[j].mapped && r->l.chunk[j].gpa == c->gpa + c->size &&
+			    c->size >= back)
+				return c->gpa + c->size - back;
+	}
+	c = &r->l.chunk[r->l.ndata ? 1 + x % r->l.ndata : 0];
+	return c->gpa + c->size - (c->size >= back ? back : c->size);
+}
+
+static void put_desc(uint8_t *d, const struct fz_mdesc *m, bool packed, uint16_t id,
+		     uint16_t avail_bits)
+{
+	uint64_t a = htole64(m->addr);
+	uint32_t l = htole32(m->len);
+
+	memcpy(d, &a, 8);
+	memcpy(d + 8, &l, 4);
+	if (packed) {
+		fz_ring_store16(d + 12, id);
+		fz_ring_store16(d + 14, (uint16_t)(m->flags | avail_bits));
+	} else {
+		fz_ring_store16(d + 12, m->flags);
+		fz_ring_store16(d + 14, m->next);
+	}
+}
+
+/* Write the table; true if every byte stayed inside the table zone. */
+static bool write_table(struct fz_run *r, const struct fz_mchain *m)
+{
+	uint32_t n = m->nfill + m->nt;
+	uint8_t buf[16];
+	struct iovec pc[FZ_MAX_PIECES];
+	int np = fz_ref_pieces(&r->l, m->tgpa, 16ULL * n, pc, FZ_MAX_PIECES);
+	const uint8_t *z0 = r->l.data + FZ_BUF_ZONE, *z1 = r->l.data + FZ_DATA_BYTES;
+	int k = np >= 0 ? np : -np - 1; /* pieces actually written */
+	bool inside = k <= (int)FZ_MAX_PIECES;
+
+	for (int i = 0; inside && i < k; i++) {
+		const uint8_t *p = pc[i].iov_base;
+
+		inside = p >= z0 && p + pc[i].iov_len <= z1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct fz_mdesc e = table_entry(r, m, i, n);
+
+		/* packed tables hold struct pvirtq_desc (2.8.19): id 0, flags at 14 */
+		put_desc(buf, &e, r->packed, 0, 0);
+		fz_ref_write(&r->l, m->tgpa + 16ULL * i, buf, 16);
+	}
+	return inside;
+}
+
+static uint16_t avail_bits(bool wrap)
+{
+	return wrap ? VRING_PACKED_DESC_F_AVAIL : VRING_PACKED_DESC_F_USED;
+}
+
+/* Split: @k free descriptor slots for head @head; false if the table is full. */
+static bool alloc_slots(struct fz_run *r, struct fz_mchain *m)
+{
+	uint32_t n = r->cfg.size, got = 0;
+
+	for (uint32_t s = 0; s < n && got < m->nd; s++) {
+		uint16_t i = (uint16_t)((r->desc_cur + s) % n);
+
+		/* the head must not be an id in flight (hostile chains too) */
+		if (r->owner[i] < 0 && (got || !fz_fl_has(r, i)))
+			m->slot[got++] = i;
+	}
+	if (got < m->nd)
+		return false;
+	r->desc_cur = (uint16_t)((m->slot[got - 1] + 1) % n);
+	for (unsigned i = 0; i < m->nd; i++) {
+		r->owner[m->slot[i]] = m->slot[0];
+		r->link[m->slot[i]] = i + 1 < m->nd ? m->slot[i + 1] : -1;
+	}
+	return true;
+}
+
+static bool alloc_id(struct fz_run *r, uint16_t *id)
+{
+	uint32_t n = r->cfg.size;
+
+	for (uint32_t s = 0; s < n; s++) {
+		uint16_t i = (uint16_t)((r->id_cur + s) % n);
+
+		if (!id_busy(r, i)) {
+			*id = i;
+			r->id_cur = (uint16_t)((i + 1) % n);
+			return true;
+		}
+	}
+	return false;
+}
+
+static struct fz_pend *pend_push(struct fz_run *r)
+{
+	struct fz_pend *p;
+
+	if (r->p_n == r->cap_size)
+		return NULL;
+	p = pend_at(r, r->p_n++);
+	memset(p, 0, sizeof(*p));
+	p->detail = -1;
+	return p;
+}
+
+/* Publish a split avail entry for @head; @hold defers the idx store. */
+static void split_publish(struct fz_run *r, uint16_t head, bool hold)
+{
+	fz_ring_store16(r->rg.drv + 4 + 2 * (r->drv_pos & (r->cfg.size - 1)), head);
+	r->drv_pos++;
+	if (hold)
+		return;
+	fz_ring_store16(r->rg.drv + 2, r->drv_pos);
+	r->drv_pub = r->drv_pos;
+	r->p_pub = r->p_n;
+}
+
+/* Split ring-level defects: an avail entry or index without descriptors. */
+static void post_split_ring(struct fz_run *r, uint8_t tw, uint16_t x)
+{
+	struct fz_pend *p;
+
+	if (tw == FZ_TW_OVERRUN) {
+		if (r->p_n || r->drv_pos != r->av_pos || r->dirty || r->exp_off)
+			return;
+		r->drv_pub = (uint16_t)(r->av_pos + r->cfg.size + 1);
+		fz_ring_store16(r->rg.drv + 2, r->drv_pub);
+		p = pend_push(r);
+		p->kind = FZ_E_BROKEN;
+		p->faults = FZ_FBIT(VQ_F_AVAIL_IDX);
+		r->p_pub = r->p_n;
+		r->post_block = true;
+		return;
+	}
+	p = (r->dirty || r->exp_off) ? NULL : pend_push(r);
+	if (tw == FZ_TW_HEAD_RANGE) {
+		uint16_t head = (uint16_t)(r->cfg.size + x % 64);
+
+		if (p) {
+			p->kind = FZ_E_BROKEN;
+			p->faults = FZ_FBIT(VQ_F_HEAD_RANGE);
+			p->id = head;
+		}
+		split_publish(r, head, false);
+		return;
+	}
+	/* FZ_TW_DUP: re-offer the head of a chain in flight */
+	if (p) {
+		p->kind = FZ_E_UNKNOWN;
+		p->dup = true;
+		p->id = r->fl[x % r->nfl].id;
+	}
+	split_publish(r, r->fl[x % r->nfl].id, false);
+}
+
+/**
+ * fz_drv_post() - FZ_OP_POST: build, check against the reference, write, publish.
+ * @r: run
+ *
+ * Operands: u8 shape (FZ_SH_*), u8 tweak (enum fz_tweak), u8 tweak argument,
+ * then per buffer u8 length and u8 placement (32-byte units in the buffer
+ * zone); with FZ_SH_PREFIX one more buffer; with FZ_SH_CROSS one u8 chunk.
+ */
+void fz_drv_post(struct fz_run *r)
+{
+	uint8_t shape = fz_u8(&r->in), tw = fz_u8(&r->in) % FZ_TW__COUNT, x = fz_u8(&r->in);
+	bool table = !!(shape & FZ_SH_INDIRECT) != r->t->indirect_focus;
+	bool prefix = false, hold = shape & FZ_SH_HOLD, block = false, dup = false;
+	unsigned nout = FZ_SH_NOUT(shape), nin = FZ_SH_NIN(shape), nb;
+	uint32_t n = r->cfg.size;
+	struct fz_bspec b[FZ_MAX_BUF + 1], pre = { 0 };
+	struct fz_mchain m;
+	struct fz_pend *p = NULL;
+	uint8_t kind = FZ_E_CHAIN;
+	uint32_t ring_faults = 0;
+
+	r->hw = -1;
+	memset(&m, 0, sizeof(m));
+	if (tw >= FZ_TW_IND_NESTED && tw <= FZ_TW_IND_WRITE)
+		table = true;
+	if (tw == FZ_TW_LONG)
+		table = prefix = true;
+	if (table && (shape & FZ_SH_PREFIX))
+		prefix = true;
+	if (nout + nin == 0)
+		nout = 1;
+	if (tw == FZ_TW_ORDER && nout + nin < 2)
+		nin = 1;
+	if (tw == FZ_TW_TOO_BIG && nout + nin < 2)
+		nout = 2;
+	if (tw == FZ_TW_IOV_CAP) {
+		nout = r->iov_cap + 1 < FZ_MAX_BUF ? r->iov_cap + 1 : FZ_MAX_BUF;
+		nin = 0;
+	}
+	nb = nout + nin;
+	for (unsigned i = 0; i < nb + prefix; i++) {
+		uint32_t len = fz_u8(&r->in), off = (fz_u8(&r->in) * 32u) % (FZ_BUF_ZONE - 256);
+
+		if (tw == FZ_TW_IOV_CAP)
+			len |= 1;
+		b[i] = (struct fz_bspec){ fz_data_gpa(&r->l, off), len, i >= nout && i < nb };
+	}
+	if (prefix) {
+		pre = b[nb];
+		pre.write = false;
+	}
+	if (shape & FZ_SH_CROSS) {
+		const struct fz_chunk *c = &r->l.chunk[r->l.ndata ? 1 + fz_u8(&r->in) % r->l.ndata : 0];
+
+		if (b[0].len < 2)
+			b[0].len = 32;
+		b[0].gpa = c->gpa + c->size - b[0].len / 2;
+	}
+
+	switch (tw) {
+	case FZ_TW_ORDER:
+		b[0].write = true;
+		b[nb - 1].write = false;
+		break;
+	case FZ_TW_HOLE:
+		b[0].gpa = hole_gpa(r);
+		break;
+	case FZ_TW_WRAP:
+		b[0] = (struct fz_bspec){ UINT64_MAX - 7, 64, b[0].write };
+		break;
+	case FZ_TW_TOO_BIG:
+		b[0] = (struct fz_bspec){ FZ_HUGE_GPA, 0xc0000000u, false };
+		b[1] = (struct fz_bspec){ FZ_HUGE_GPA + 0x1000, 0x80000000u, false };
+		break;
+	case FZ_TW_ZERO_LEN:
+		b[nb / 2].len = 0;
+		break;
+	default:
+		break;
+	}
+
+	/* --- the model chain --- */
+	if (table) {
+		struct fz_mdesc ptr = { 0, 0, VRING_DESC_F_INDIRECT, 0 };
+
+		if (tw == FZ_TW_LONG && 16u * n <= FZ_TAB_ZONE && n > nb)
+			m.nfill = n - nb;
+		if (tw == FZ_TW_IND_SIZE && 16u * (n + 1) <= FZ_TAB_ZONE && n + 1 > nb)
+			m.nfill = n + 1 - nb;
+		m.nt = nb;
+		for (unsigned i = 0; i < nb; i++) {
+			m.t[i] = (struct fz_mdesc){ b[i].gpa, b[i].len,
+						    b[i].write ? VRING_DESC_F_WRITE : 0,
+						    (uint16_t)(m.nfill + i + 1) };
+			if (!r->packed && i + 1 < nb)
+				m.t[i].flags |= VRING_DESC_F_NEXT;
+		}
+		switch (tw) {
+		case FZ_TW_IND_NESTED:
+			m.t[nb - 1].flags |= VRING_DESC_F_INDIRECT;
+			m.t[nb - 1].len = 16;
+			break;
+		case FZ_TW_NEXT_RANGE: /* packed: NEXT inside a table is ignored */
+			m.t[0].flags |= VRING_DESC_F_NEXT;
+			m.t[0].next = (uint16_t)(m.nfill + nb + x % 4);
+			break;
+		case FZ_TW_LOOP: /* packed: ignored as well */
+			m.t[nb - 1].flags |= VRING_DESC_F_NEXT;
+			m.t[nb - 1].next = 0;
+			break;
+		default:
+			break;
+		}
+		ptr.len = 16u * (m.nfill + m.nt);
+		if (tw == FZ_TW_IND_LEN_ODD)
+			ptr.len += 8;
+		if (tw == FZ_TW_IND_LEN_0)
+			ptr.len = 0;
+		if (tw == FZ_TW_IND_WRITE)
+			ptr.flags |= VRING_DESC_F_WRITE;
+		if (prefix)
+			m.d[m.nd++] = (struct fz_mdesc){ pre.gpa, pre.len, VRING_DESC_F_NEXT, 0 };
+		if (tw == FZ_TW_IND_NEXT)
+			ptr.flags |= VRING_DESC_F_NEXT;
+		m.d[m.nd++] = ptr;
+		if (tw == FZ_TW_IND_NEXT)
+			m.d[m.nd++] = (struct fz_mdesc){ b[0].gpa, 1, 0, 0 };
+	} else {
+		for (unsigned i = 0; i < nb; i++) {
+			m.d[m.nd] = (struct fz_mdesc){ b[i].gpa, b[i].len,
+						       b[i].write ? VRING_DESC_F_WRITE : 0, 0 };
+			if (i + 1 < nb)
+				m.d[m.nd].flags |= VRING_DESC_F_NEXT;
+			m.nd++;
+		}
+	}
+
+	/* --- room in the ring --- */
+	if (!r->started || r->broken || r->post_block)
+		return;
+	if (!r->packed && (tw == FZ_TW_OVERRUN || tw == FZ_TW_HEAD_RANGE ||
+			   (tw == FZ_TW_DUP && r->nfl))) {
+		if ((uint16_t)(r->drv_pos - r->us_pos) >= n)
+			return;
+		post_split_ring(r, tw, x);
+		return;
+	}
+	if (!r->packed) {
+		if ((uint16_t)(r->drv_pos - r->us_pos) >= n || !alloc_slots(r, &m))
+			return;
+		for (unsigned i = 0; i + 1 < m.nd; i++)
+			if (m.d[i].flags & VRING_DESC_F_NEXT)
+				m.d[i].next = m.slot[i + 1];
+		if (tw == FZ_TW_LOOP && !table) {
+			m.d[m.nd - 1].flags |= VRING_DESC_F_NEXT;
+			m.d[m.nd - 1].next = m.slot[0];
+		}
+		if (tw == FZ_TW_NEXT_RANGE && !table) {
+			m.d[m.nd - 1].flags |= VRING_DESC_F_NEXT;
+			m.d[m.nd - 1].next = (uint16_t)(n + x % 8);
+		}
+		m.id = m.slot[0];
+	} else {
+		uint32_t busy = r->win + fz_dist(r, r->av_pos, r->av_wrap, r->drv_pos, r->drv_wrap);
+
+		if (busy >= n || m.nd > n - busy)
+			return;
+		if (tw == FZ_TW_HEAD_RANGE) {
+			m.id = (uint16_t)(n + x % 64);
+			kind = FZ_E_BROKEN;
+			ring_faults = FZ_FBIT(VQ_F_ID_RANGE);
+		} else if (tw == FZ_TW_DUP && r->nfl) {
+			m.id = r->fl[x % r->nfl].id;
+			dup = true;
+		} else if (!alloc_id(r, &m.id)) {
+			return;
+		}
+		if (tw == FZ_TW_LOOP && !table) {
+			m.d[m.nd - 1].flags |= VRING_DESC_F_NEXT;
+			kind = FZ_E_BROKEN;
+			ring_faults = FZ_FBIT(VQ_F_PACKED_CHAIN);
+			block = true;
+		}
+	}
+
+	/* --- indirect table placement --- */
+	if (table) {
+		uint32_t need = 16u * (m.nfill + m.nt);
+
+		if (r->tab_cur + need > FZ_TAB_ZONE) {
+			r->tab_cur = 0;
+			if (r->p_n)
+				fz_set_dirty(r); /* may overwrite tables still pending */
+		}
+		m.tgpa = fz_data_gpa(&r->l, FZ_BUF_ZONE + r->tab_cur);
+		r->tab_cur += (need + 15) & ~15u;
+		if (tw == FZ_TW_IND_HOLE)
+			m.tgpa = hole_gpa(r);
+		if (tw == FZ_TW_IND_CROSS) {
+			/* outside the cursor's allocation: it may overlap the
+			 * tables of pending chains, and later ones may overlap it */
+			m.tgpa = cross_gpa(r, x, need);
+			if (r->p_n)
+				fz_set_dirty(r);
+			block = true;
+		}
+		for (unsigned i = 0; i < m.nd; i++)
+			if (m.d[i].flags & VRING_DESC_F_INDIRECT)
+				m.d[i].addr = m.tgpa;
+		if (tw == FZ_TW_IND_NESTED)
+			m.t[nb - 1].addr = m.tgpa;
+		if (!write_table(r, &m))
+			fz_set_dirty(r);
+	}
+
+	/* --- expectation --- */
+	if (!r->dirty && !r->exp_off) {
+		p = pend_push(r);
+		if (p) {
+			p->id = m.id;
+			p->nslots = (uint16_t)m.nd;
+			p->dup = dup;
+			p->detail = (int16_t)pool_get(r);
+			ref_chain(r, &m, p, p->detail >= 0 ? &r->pool[p->detail] : NULL);
+			if (kind == FZ_E_BROKEN && p->kind == FZ_E_CHAIN) {
+				p->kind = FZ_E_BROKEN;
+				p->faults = ring_faults;
+				pool_put(r, p->detail);
+				p->detail = -1;
+			}
+		}
+	}
+
+	if (r->trace)
+		fprintf(stderr, "fz:   post id %u nd %u table %d (%u+%u @%#llx) tweak %u hold %d -> %s %#x\n",
+			m.id, m.nd, table, m.nfill, m.nt, (unsigned long long)m.tgpa, tw, hold,
+			!p ? "none" : p->kind == FZ_E_CHAIN ? "chain" : p->kind == FZ_E_BROKEN ? "broken" : "unknown",
+			p ? p->faults : 0);
+
+	/* --- write and publish --- */
+	if (!r->packed) {
+		for (unsigned i = 0; i < m.nd; i++)
+			put_desc(r->rg.desc + 16 * m.slot[i], &m.d[i], false, 0, 0);
+		split_publish(r, m.slot[0], hold);
+	} else {
+		uint16_t s = r->drv_pos;
+		bool w = r->drv_wrap;
+		uint16_t head = s, head_flags = (uint16_t)(m.d[0].flags | avail_bits(w));
+
+		for (unsigned i = 0; i < m.nd; i++) {
+			put_desc(r->rg.desc + 16 * s, &m.d[i], true, m.id, avail_bits(w));
+			if (i == 0) /* the head turns available last */
+				fz_ring_store16(r->rg.desc + 16 * s + 14, 0);
+			if (++s == n) {
+				s = 0;
+				w = !w;
+			}
+		}
+		r->drv_pos = s;
+		r->drv_wrap = w;
+		if (r->held >= 0) {
+			fz_ring_store16(r->rg.desc + 16 * r->held + 14, r->held_flags);
+			r->held = -1;
+			if (!r->dirty)
+				r->p_pub = r->p_n - (p ? 1 : 0);
+		}
+		if (hold) {
+			r->held = head;
+			r->held_flags = head_flags;
+		} else {
+			fz_ring_store16(r->rg.desc + 16 * head + 14, head_flags);
+			if (!r->dirty)
+				r->p_pub = r->p_n;
+		}
+	}
+	if (block)
+		r->post_block = true;
+}

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * fz_trap.c - page-protection + single-step rewriting of guest memory.
+ *
+ * See fz_trap.h for the idea.  The handlers only do what is async-signal
+ * safe: mprotect(), sigaction() and plain loads/stores.
+ */
+#include "fuzz/fz_trap.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#if defined(__x86_64__) && defined(__linux__)
+
+#include <ucontext.h>
+
+#define FZ_EFLAGS_TF 0x100
+#define FZ_PF_WRITE 0x2 /* page-fault error code: the access was a store */
+
+static struct fz_trap *fz_trap_cur; /* armed trap, or NULL (see fz_trap_arm) */
+
+bool fz_trap_supported(void)
+{
+	return true;
+}
+
+static bool skipped(const struct fz_trap *t, const uint8_t *p)
+{
+	for (unsigned i = 0; i < t->nskip; i++)
+		if (p >= t->skip[i].lo && p < t->skip[i].hi)
+			return true;
+	return false;
+}
+
+/* Rewrite one byte of the 16-byte block holding @addr, as the input says. */
+static void rewrite(struct fz_trap *t, const uint8_t *addr)
+{
+	uint8_t sel = fz_u8(t->in), x;
+	size_t off;
+
+	if (!(sel & 1))
+		return;
+	off = (size_t)(((uintptr_t)addr & ~(uintptr_t)15) - (uintptr_t)t->base) + ((sel >> 1) & 15);
+	x = fz_u8(t->in) | 1; /* never a no-op */
+	if (off >= t->len || skipped(t, t->base + off))
+		return;
+	t->base[off] ^= x;
+	if (t->mirror)
+		t->mirror[off] ^= x;
+	t->rewrites++;
+}
+
+static void on_segv(int sig, siginfo_t *si, void *ucv)
+{
+	struct fz_trap *t = fz_trap_cur;
+	ucontext_t *uc = ucv;
+	uint8_t *a = si->si_addr;
+
+	if (!t || a < t->base || a >= t->base + t->len) {
+		/* A real crash: let the previous handler (sanitizer, fuzzer
+		 * engine) see the re-executed fault. */
+		if (t)
+			sigaction(SIGSEGV, &t->old_segv, NULL);
+		else
+			signal(sig, SIG_DFL);
+		return;
+	}
+	mprotect(t->base, t->len, PROT_READ | PROT_WRITE);
+	if (++t->faults > FZ_TRAP_MAX_FAULTS) {
+		t->open = true; /* bounded work: stop trapping for this window */
+		return;
+	}
+	if (!(uc->uc_mcontext.gregs[REG_ERR] & FZ_PF_WRITE))
+		rewrite(t, a);
+	uc->uc_mcontext.gregs[REG_EFL] |= FZ_EFLAGS_TF;
+}
+
+static void on_trap(int sig, siginfo_t *si, void *ucv)
+{
+	struct fz_trap *t = fz_trap_cur;
+	ucontext_t *uc = ucv;
+
+	(void)sig;
+	(void)si;
+	uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)FZ_EFLAGS_TF;
+	if (t && !t->open)
+		mprotect(t->base, t->len, PROT_NONE);
+}
+
+void fz_trap_arm(struct fz_trap *t)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	t->faults = 0;
+	t->open = false;
+	fz_trap_cur = t;
+	sa.sa_sigaction = on_segv;
+	sigaction(SIGSEGV, &sa, &t->old_segv);
+	sa.sa_sigaction = on_trap;
+	sigaction(SIGTRAP, &sa, &t->old_trap);
+	mprotect(t->base, t->len, PROT_NONE);
+}
+
+void fz_trap_disarm(struct fz_trap *t)
+{
+	mprotect(t->base, t->len, PROT_READ | PROT_WRITE);
+	sigaction(SIGSEGV, &t->old_segv, NULL);
+	sigaction(SIGTRAP, &t->old_trap, NULL);
+	fz_trap_cur = NULL;
+}
+
+#else /* !x86-64 Linux */
+
+bool fz_trap_supported(void)
+{
+	return false;
+}
+
+void fz_trap_arm(struct fz_trap *t)
+{
+	(void)t;
+}
+
+void fz_trap_disarm(struct fz_trap *t)
+{
+	(void)t;
+}
+
+#endif

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fz_vq_int.h - state shared by fz_vq.c (input, ops), fz_call.c (checked core
+ * calls, oracles) and fz_drv.c (guest-driver model, reference chain walker).
+ * Harness-internal.
+ */
+#ifndef VHOSTILE_FUZZ_FZ_VQ_INT_H
+#define VHOSTILE_FUZZ_FZ_VQ_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/virtq.h"
+#include "fuzz/fz.h"
+#include "fuzz/fz_trap.h"
+#include "fuzz/fz_vq.h"
+
+#define FZ_MAX_OPS 4096u
+#define FZ_WORK_BUDGET (1u << 20) /* ops x queue size per input */
+#define FZ_MAX_BUF 32u            /* buffers of one POST chain */
+#define FZ_MAX_DIRECT 40u         /* ring descriptors of one POST chain */
+#define FZ_MAX_PIECES 64u
+#define FZ_POOL 64u               /* detailed expectations in flight */
+#define FZ_TRAP_RUN_FAULTS 20000  /* single-step budget of one double-fetch run */
+#define FZ_LOG_IOV 16u            /* iovec capacity when dirty logging is checked */
+#define FZ_LOG_MAX_SIZE 1024u     /* largest queue with dirty logging checked */
+#define FZ_USTACK 16u             /* chains vq_unpop may give back, newest last */
+#define FZ_LOG_PAGE 4096u
+
+#define FZ_FBIT(f) (1u << (f))
+#define FZ_CHAIN_FAULTS                                                                   \
+	(FZ_FBIT(VQ_F_NEXT_RANGE) | FZ_FBIT(VQ_F_CHAIN_LONG) | FZ_FBIT(VQ_F_ADDR) |       \
+	 FZ_FBIT(VQ_F_TOO_BIG) | FZ_FBIT(VQ_F_IOV_CAP) | FZ_FBIT(VQ_F_ORDER) |            \
+	 FZ_FBIT(VQ_F_IND_NOT_NEG) | FZ_FBIT(VQ_F_IND_NESTED) | FZ_FBIT(VQ_F_IND_NEXT) |   \
+	 FZ_FBIT(VQ_F_IND_LEN) | FZ_FBIT(VQ_F_IND_SIZE) | FZ_FBIT(VQ_F_IND_ADDR))
+#define FZ_RING_FAULTS                                                                    \
+	(FZ_FBIT(VQ_F_AVAIL_IDX) | FZ_FBIT(VQ_F_HEAD_RANGE) | FZ_FBIT(VQ_F_DUP_HEAD) |    \
+	 FZ_FBIT(VQ_F_INFLIGHT) | FZ_FBIT(VQ_F_ID_RANGE) | FZ_FBIT(VQ_F_PACKED_CHAIN))
+
+/* What the driver model expects the device to do with one published chain. */
+enum fz_ekind {
+	FZ_E_UNKNOWN, /* outside the model: generic invariants only */
+	FZ_E_CHAIN,   /* VQ_OK (faults == 0) or VQ_BAD_CHAIN with a fault in faults */
+	FZ_E_BROKEN,  /* VQ_BROKEN with a fault in faults */
+};
+
+struct fz_ebuf {
+	uint64_t gpa;
+	uint32_t len;
+};
+
+/* Buffers of an expected-good chain, readable ones first (zero-length omitted). */
+struct fz_expect {
+	uint32_t out_bytes, in_bytes;
+	uint16_t nbuf, nout;
+	struct fz_ebuf buf[FZ_MAX_BUF];
+};
+
+struct fz_pend {
+	uint8_t kind;     /* enum fz_ekind */
+	bool dup;         /* reuses an id: if still in flight at pop, expect VQ_F_DUP_HEAD */
+	uint16_t id;      /* head / buffer id */
+	uint16_t nslots;  /* packed ring slots */
+	uint32_t faults;  /* FZ_FBIT set */
+	int16_t detail;   /* pool index (good chains), or -1 */
+};
+
+struct fz_fl {
+	uint16_t id, nslots;
+	uint32_t in_bytes;
+};
+
+struct fz_cpl {
+	uint16_t id, nslots;
+	uint32_t len;
+};
+
+/* A popped chain that vq_unpop may still give back. */
+struct fz_popped {
+	uint16_t id, nslots;
+	bool has_pend;         /* the FIFO entry it consumed, to put back */
+	struct fz_pend pend;
+	struct fz_expect exp;
+};
+
+/* Host view of the ring areas of the running configuration. */
+struct fz_rings {
+	uint8_t *desc, *drv, *dev;
+	size_t desc_len, drv_len, dev_len;
+};
+
+struct fz_run {
+	struct fz_in in;
+	const struct fz_vq_target *t;
+	struct fz_layout l;
+	struct vq vq;
+	struct vq_cfg cfg;  /* running configuration */
+	struct vq_cfg cfg0; /* the valid initial one (FZ_RS_FRESH) */
+	struct fz_rings rg;
+	uint32_t cap_size;  /* capacity of the size-indexed arrays */
+	unsigned max_ops;
+	bool packed, touch, df_post, df_trap, trace;
+	bool overlap;        /* device area shares bytes with guest-written areas */
+	int trap_budget;     /* faults left for FZ_M_DF_TRAP in this run */
+
+	/* dirty logging (FZ_X_LOG) */
+	uint8_t *log;
+	size_t log_size;
+	uint32_t log_cap;     /* queue size fl_iov was sized for */
+	bool kb_log_publish;  /* FZ_KNOWN_BUGS=log-publish (reported, now fixed) */
+	bool kb_enable_cache; /* FZ_KNOWN_BUGS=enable-cache (reported, unfixed) */
+	struct iovec *fl_iov; /* FZ_LOG_IOV per in-flight chain, parallel to fl[] */
+	uint16_t *fl_nout;    /* readable iovecs of each in-flight chain */
+	uint16_t *fl_nin;
+
+	/* vq_unpop candidates and the FIFO entry of the last pop */
+	struct fz_popped ustack[FZ_USTACK];
+	unsigned nustack;
+	bool last_valid;
+	struct fz_pend last_pend;
+	struct fz_expect last_exp;
+	uint8_t *snap;      /* guest RAM before the current core call */
+	struct iovec *iov, *iov2;
+	unsigned iov_cap;
+	struct vq_chain c;
+	int efd_call, efd_err;
+
+	/* oracle state: what the device has done, as observed */
+	bool started, broken;
+	uint16_t av_pos; /* split: next avail index (free running); packed: slot */
+	bool av_wrap;
+	uint16_t us_pos; /* split: published used index; packed: published used slot */
+	bool us_wrap;
+	uint32_t win;    /* packed: slots consumed and not yet returned (may exceed size) */
+	struct fz_fl *fl;
+	unsigned nfl;
+	struct fz_cpl *cpl;
+	unsigned ncpl, cpl_cap;
+	bool sig_valid;
+	uint16_t sig_used;
+	int hw;          /* -1 unknown; 0: next pop must be EMPTY; 1: must not be */
+	bool used_taint; /* guest scribbled on staged packed used descriptors */
+
+	/* driver model */
+	bool dirty;   /* pending expectations unreliable until the next EMPTY */
+	bool exp_off; /* no expectations for the rest of the run */
+	bool post_block;
+	uint16_t drv_pos; /* split: next avail index to fill; packed: next slot */
+	bool drv_wrap;
+	uint16_t drv_pub; /* split: avail->idx as last stored */
+	int held;         /* packed: slot of a chain whose head flags are held, or -1 */
+	uint16_t held_flags;
+	unsigned held_pend; /* FIFO entries behind (and including) the held head */
+	int32_t *owner;   /* split: descriptor slot -> head using it, -1 free */
+	int32_t *link;    /* split: next slot of the same chain, -1 last */
+	uint16_t desc_cur, id_cur;
+	size_t tab_cur;
+	struct fz_pend *pend; /* FIFO of chains posted and not yet popped */
+	unsigned p_head, p_n, p_pub;
+	struct fz_expect pool[FZ_POOL];
+	uint64_t pool_busy;
+
+	/* double fetch */
+	uint8_t *df_after;
+	struct vq *df_vq; /* two saved queue states */
+	struct fz_trap trap;
+};
+
+/* fz_call.c: helpers */
+uint16_t fz_ring_load16(const uint8_t *p);
+void fz_ring_store16(uint8_t *p, uint16_t v);
+bool fz_in_range(const uint8_t *p, const uint8_t *base, size_t len);
+uint32_t fz_dist(const struct fz_run *r, uint16_t a, bool aw, uint16_t b, bool bw);
+void fz_advance(const struct fz_run *r, uint16_t *pos, bool *wrap, uint32_t by);
+bool fz_fl_has(const struct fz_run *r, uint16_t id);
+void fz_fl_del(struct fz_run *r, unsigned i);
+void fz_set_dirty(struct fz_run *r);
+void fz_note_ring_write(struct fz_run *r, const uint8_t *p);
+bool fz_device_only(const struct fz_run *r, const uint8_t *p);
+bool fz_may_write(const struct fz_run *r);
+bool fz_budget(struct fz_run *r);
+bool fz_cfg_valid(const struct fz_run *r, const struct vq_cfg *cfg);
+
+/* fz_call.c: checked core calls (snapshot, call, diff, contract checks) */
+void fz_pre(struct fz_run *r);
+void fz_post(struct fz_run *r, bool may_write, const char *what);
+void fz_check_pop(struct fz_run *r, enum vq_status st);
+enum vq_status fz_do_pop(struct fz_run *r);
+void fz_do_push(struct fz_run *r, unsigned which, uint32_t written);
+void fz_do_flush(struct fz_run *r);
+bool fz_do_enable(struct fz_run *r);
+void fz_do_disable(struct fz_run *r);
+void fz_do_has_work(struct fz_run *r);
+int fz_do_start(struct fz_run *r, const struct vq_cfg *cfg);
+void fz_do_stop(struct fz_run *r, struct vq_state *st);
+void fz_do_fresh(struct fz_run *r);
+
+/* fz_drv.c */
+void fz_drv_reset(struct fz_run *r);
+void fz_drv_post(struct fz_run *r);
+void fz_drv_on_pop(struct fz_run *r, enum vq_status st);
+void fz_drv_on_complete(struct fz_run *r, uint16_t id);
+void fz_drv_unpopped(struct fz_run *r, const struct fz_popped *u);
+
+#endif /* VHOSTILE_FUZZ_FZ_VQ_INT_H */
