@@ -1,0 +1,2 @@
+#!/bin/bash -eu
+exec "$SRC/vhostile/fuzz/oss-fuzz-build.sh"
