@@ -15,3 +15,9 @@ cmake --build "$build" --target gen_corpus >/dev/null
 for t in gmem split packed indirect; do
 	printf '%-9s %3d seeds\n' "$t" "$(ls "$root/corpus/$t"/seed-*.bin | wc -l)"
 done
+# virtio-net targets: their own generator (corpus/gen/gen_net.c)
+cmake --build "$build" --target gen_net >/dev/null
+"$build/fuzz/gen_net" "$root/corpus"
+for t in net_hdr net_tx net_rx vnet_ops; do
+	printf '%-9s %3d seeds\n' "$t" "$(ls "$root/corpus/$t"/seed-*.bin | wc -l)"
+done

@@ -117,7 +117,8 @@ static void one(struct fz_in *in)
 	}
 	fz_bytes(in, raw, sizeof(raw));
 
-	want = (f & (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF))) ? 12 : 10;
+	want = (f & (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF))) ? 12
+											   : 10;
 	FZ_CHECK(net_hdr_size(f) == want, "net_hdr_size(%#llx) = %zu", (unsigned long long)f,
 		 net_hdr_size(f));
 

@@ -53,45 +53,45 @@
 #define VO_NRINGS 3u
 
 /* vhost-user choices byte */
-#define VO_C_PROTO 0x01     /* negotiate VHOST_USER_F_PROTOCOL_FEATURES */
-#define VO_C_ACK 0x02       /* ... with REPLY_ACK, and ask for acks */
-#define VO_C_NOCALL 0x04    /* rx0 gets SET_VRING_CALL with NOFD */
-#define VO_C_NOOWNER 0x08   /* skip SET_OWNER */
+#define VO_C_PROTO 0x01 /* negotiate VHOST_USER_F_PROTOCOL_FEATURES */
+#define VO_C_ACK 0x02 /* ... with REPLY_ACK, and ask for acks */
+#define VO_C_NOCALL 0x04 /* rx0 gets SET_VRING_CALL with NOFD */
+#define VO_C_NOOWNER 0x08 /* skip SET_OWNER */
 #define VO_C_PACKED_BASE 0x10 /* packed: SET_VRING_BASE names the used position too */
-#define VO_C_CTRL_RX 0x20   /* also ask for VIRTIO_NET_F_CTRL_RX */
-#define VO_C_CTRL_MAC 0x40  /* ... VIRTIO_NET_F_CTRL_MAC_ADDR */
-#define VO_C_ANNOUNCE 0x80  /* ... VIRTIO_NET_F_GUEST_ANNOUNCE */
+#define VO_C_CTRL_RX 0x20 /* also ask for VIRTIO_NET_F_CTRL_RX */
+#define VO_C_CTRL_MAC 0x40 /* ... VIRTIO_NET_F_CTRL_MAC_ADDR */
+#define VO_C_ANNOUNCE 0x80 /* ... VIRTIO_NET_F_GUEST_ANNOUNCE */
 
 enum vo_op {
-	VO_SETUP,     /* full set-up (features, memory, rings) if not done */
-	VO_POST,      /* u8 ring (bit 0: tx), then the engine's POST */
-	VO_POSTN,     /* u8 ring, then POSTN */
-	VO_CTRL,      /* control command (fz_net_post_ctrl) */
-	VO_INJECT,    /* frame(s) into the fake TAP */
-	VO_RUN,       /* u8 which (% 3: rx, tx, ctrl), u8 budget */
-	VO_DRAIN,     /* fake TAP reads every frame */
-	VO_VU,        /* u8 kind, operands: one vhost-user message (enum vo_vu) */
-	VO_FLIP,      /* guest byte anywhere (rings and tables make queues dirty) */
-	VO_EVENT,     /* u8 ring, then EVENT */
+	VO_SETUP, /* full set-up (features, memory, rings) if not done */
+	VO_POST, /* u8 ring (bit 0: tx), then the engine's POST */
+	VO_POSTN, /* u8 ring, then POSTN */
+	VO_CTRL, /* control command (fz_net_post_ctrl) */
+	VO_INJECT, /* frame(s) into the fake TAP */
+	VO_RUN, /* u8 which (% 3: rx, tx, ctrl), u8 budget */
+	VO_DRAIN, /* fake TAP reads every frame */
+	VO_VU, /* u8 kind, operands: one vhost-user message (enum vo_vu) */
+	VO_FLIP, /* guest byte anywhere (rings and tables make queues dirty) */
+	VO_EVENT, /* u8 ring, then EVENT */
 	VO_SNDBUF,
-	VO_CLOSE,     /* close the fake TAP's far end */
+	VO_CLOSE, /* close the fake TAP's far end */
 	VO_RECONNECT, /* frontend disconnects and comes back */
 	VO__COUNT
 };
 
 enum vo_vu {
-	VV_GET_BASE,   /* u8 ring: GET_VRING_BASE (stops it) */
-	VV_KICK,       /* u8 ring: SET_VRING_KICK with a new eventfd (restarts it) */
-	VV_CALL,       /* u8 ring, u8 nofd: SET_VRING_CALL */
-	VV_ERR,        /* u8 ring: SET_VRING_ERR */
-	VV_MEM_SAME,   /* SET_MEM_TABLE, same table again (rings restart) */
-	VV_MEM_LESS,   /* SET_MEM_TABLE without one data region (dirty) */
-	VV_RESET,      /* RESET_DEVICE (or RESET_OWNER without the feature) */
-	VV_ENABLE,     /* u8 ring, u8 on: SET_VRING_ENABLE */
-	VV_FEATURES,   /* u16 selector: SET_FEATURES (refused while rings run) */
-	VV_CONFIG,     /* u8 off, u8 len, u8 set, bytes: GET_CONFIG / SET_CONFIG */
-	VV_BASE,       /* u8 ring, u32: SET_VRING_BASE (stopped rings only) */
-	VV_RAW,        /* u32 request, u64 payload: any small request */
+	VV_GET_BASE, /* u8 ring: GET_VRING_BASE (stops it) */
+	VV_KICK, /* u8 ring: SET_VRING_KICK with a new eventfd (restarts it) */
+	VV_CALL, /* u8 ring, u8 nofd: SET_VRING_CALL */
+	VV_ERR, /* u8 ring: SET_VRING_ERR */
+	VV_MEM_SAME, /* SET_MEM_TABLE, same table again (rings restart) */
+	VV_MEM_LESS, /* SET_MEM_TABLE without one data region (dirty) */
+	VV_RESET, /* RESET_DEVICE (or RESET_OWNER without the feature) */
+	VV_ENABLE, /* u8 ring, u8 on: SET_VRING_ENABLE */
+	VV_FEATURES, /* u16 selector: SET_FEATURES (refused while rings run) */
+	VV_CONFIG, /* u8 off, u8 len, u8 set, bytes: GET_CONFIG / SET_CONFIG */
+	VV_BASE, /* u8 ring, u32: SET_VRING_BASE (stopped rings only) */
+	VV_RAW, /* u32 request, u64 payload: any small request */
 	VV__COUNT
 };
 
@@ -103,9 +103,9 @@ struct vo {
 	uint16_t feat_sel;
 	uint8_t size_sel;
 	bool set_up;
-	bool ctrl;            /* the control queue is set up */
-	uint64_t acked;       /* virtio features sent (without vhost-user bits) */
-	uint64_t proto;       /* protocol features negotiated */
+	bool ctrl; /* the control queue is set up */
+	uint64_t acked; /* virtio features sent (without vhost-user bits) */
+	uint64_t proto; /* protocol features negotiated */
 	uint16_t reply_req;
 	uint8_t reply[sizeof(union vu_payload)];
 	uint32_t reply_size;
@@ -208,9 +208,10 @@ static int d_queue_start(void *d, unsigned idx, const struct gmem *gm, const str
 			 "queue_start(%u): configuration is not the driver's", idx);
 		if (q->saved_valid)
 			FZ_CHECK(cfg->base.avail_idx == q->saved.avail_idx &&
-					 (!q->packed || (cfg->base.avail_wrap == q->saved.avail_wrap &&
-							 cfg->base.used_idx == q->saved.used_idx &&
-							 cfg->base.used_wrap == q->saved.used_wrap)),
+					 (!q->packed ||
+					  (cfg->base.avail_wrap == q->saved.avail_wrap &&
+					   cfg->base.used_idx == q->saved.used_idx &&
+					   cfg->base.used_wrap == q->saved.used_wrap)),
 				 "queue_start(%u) resumes at avail %u, stopped at %u", idx,
 				 cfg->base.avail_idx, q->saved.avail_idx);
 	}
@@ -317,8 +318,8 @@ static void read_replies(struct vo *v, uint32_t req)
 		if (r <= 0)
 			break;
 		FZ_CHECK(r == (ssize_t)sizeof(h), "reply header split (%zd)", r);
-		FZ_CHECK(h.flags == (VHOST_USER_VERSION | VHOST_USER_REPLY_MASK) && h.request == req &&
-				 h.size <= sizeof(v->reply),
+		FZ_CHECK(h.flags == (VHOST_USER_VERSION | VHOST_USER_REPLY_MASK) &&
+				 h.request == req && h.size <= sizeof(v->reply),
 			 "bad reply (req %u flags %#x size %u) to %u", h.request, h.flags, h.size,
 			 req);
 		if (h.size)
@@ -379,7 +380,8 @@ static int vo_msg(struct vo *v, uint32_t req, const void *p, uint32_t size, cons
 	fz_net_post(v->n, vu_request_name(req));
 	read_replies(v, req);
 	if (v->n->trace)
-		fprintf(stderr, "vu: %s -> %d (%u replies)\n", vu_request_name(req), err, v->replies);
+		fprintf(stderr, "vu: %s -> %d (%u replies)\n", vu_request_name(req), err,
+			v->replies);
 	if (err)
 		reconnect(v); /* the daemon drops such a connection */
 	return err;
@@ -478,8 +480,7 @@ static int vo_ring(struct vo *v, unsigned role)
 	    vo_ring_fd(v, VHOST_USER_SET_VRING_ERR, idx, q->err_fd) || vo_kick(v, idx))
 		return -1;
 	FZ_CHECK(q->started, "ring %u not started after a complete configuration", idx);
-	if ((v->choice & VO_C_PROTO) &&
-	    vo_state(v, VHOST_USER_SET_VRING_ENABLE, idx, 1))
+	if ((v->choice & VO_C_PROTO) && vo_state(v, VHOST_USER_SET_VRING_ENABLE, idx, 1))
 		return -1;
 	return 0;
 }
@@ -531,7 +532,8 @@ static void vo_setup(struct vo *v)
 		    v->replies != 1)
 			return;
 		memcpy(&pf, v->reply, 8);
-		pf &= VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ) | VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIG) |
+		pf &= VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ) |
+		      VIRTIO_BIT(VHOST_USER_PROTOCOL_F_CONFIG) |
 		      VIRTIO_BIT(VHOST_USER_PROTOCOL_F_RESET_DEVICE) |
 		      VIRTIO_BIT(VHOST_USER_PROTOCOL_F_STATUS) |
 		      ((v->choice & VO_C_ACK) ? VIRTIO_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) : 0);
@@ -576,7 +578,8 @@ static void vo_vu(struct vo *v)
 			 "GET_VRING_BASE: %u replies", v->replies);
 		if (!q->active || !q->saved_valid || q->dirty)
 			return;
-		want = q->packed ? (uint32_t)q->saved.avail_idx | (uint32_t)q->saved.avail_wrap << 15 |
+		want = q->packed ? (uint32_t)q->saved.avail_idx |
+					   (uint32_t)q->saved.avail_wrap << 15 |
 					   (uint32_t)q->saved.used_idx << 16 |
 					   (uint32_t)q->saved.used_wrap << 31
 				 : q->saved.avail_idx;
@@ -629,7 +632,9 @@ static void vo_vu(struct vo *v)
 		(void)vo_state(v, VHOST_USER_SET_VRING_ENABLE, idx, fz_u8(&n->in) & 1);
 		return;
 	case VV_FEATURES: {
-		uint64_t f = vo_want(v, fz_u16(&n->in));
+		uint16_t sel = fz_u16(&n->in);
+		/* raw: neither closed under 5.1.3.1 nor limited to what is offered */
+		uint64_t f = (fz_u8(&n->in) & 1) ? fz_net_feat_decode(sel) : vo_want(v, sel);
 
 		if (v->choice & VO_C_PROTO)
 			f |= VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
@@ -662,10 +667,10 @@ static void vo_vu(struct vo *v)
 	default: {
 		/* small requests that do not reconfigure rings behind the model */
 		static const uint32_t reqs[] = {
-			VHOST_USER_GET_QUEUE_NUM, VHOST_USER_GET_PROTOCOL_FEATURES,
-			VHOST_USER_SET_STATUS,	  VHOST_USER_GET_STATUS,
+			VHOST_USER_GET_QUEUE_NUM,     VHOST_USER_GET_PROTOCOL_FEATURES,
+			VHOST_USER_SET_STATUS,	      VHOST_USER_GET_STATUS,
 			VHOST_USER_GET_MAX_MEM_SLOTS, VHOST_USER_SEND_RARP,
-			VHOST_USER_NET_SET_MTU,	  VHOST_USER_IOTLB_MSG,
+			VHOST_USER_NET_SET_MTU,	      VHOST_USER_IOTLB_MSG,
 			VHOST_USER_MAX_REQUEST + 7u,
 		};
 		uint32_t req = reqs[fz_u8(&n->in) % VH_ARRAY_SIZE(reqs)];

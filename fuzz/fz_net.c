@@ -61,7 +61,9 @@
 #include "net/tap.h"
 
 #define RING_END ((size_t)FZ_NR__COUNT * FZ_NET_RING_BLOCK)
-#define SCRATCH (256u * 1024u)
+/* Scratch and generation buffers: one frame (header + NET_MAX_FRAME) and slack;
+ * kept under the sanitizer allocator's mmap threshold. */
+#define SCRATCH (80u * 1024u)
 
 static inline uint16_t ld16(const uint8_t *p)
 {
@@ -194,8 +196,8 @@ static void post_diff(struct fz_net *n, const struct fz_nq *q, bool bufs, const 
 			const uint8_t *end = n->l.arena + o + 1;
 
 			FZ_CHECK(write_ok(n, q, bufs, n->l.arena + o, &end),
-				 "%s wrote guest RAM it does not own: arena+%#zx %02x->%02x", what, o,
-				 n->snap[o], n->l.arena[o]);
+				 "%s wrote guest RAM it does not own: arena+%#zx %02x->%02x", what,
+				 o, n->snap[o], n->l.arena[o]);
 			o = (size_t)(end - n->l.arena);
 			if (o <= lo[i] || o > hi[i])
 				o = hi[i];
@@ -270,8 +272,8 @@ static bool took_signal(int fd)
  * After a run on @q that published @npub completions (split: used index
  * @u0 -> @u1): did the driver get the signal it asked for (2.7.7.2, 2.8.10)?
  */
-static void check_signal(struct fz_net *n, struct fz_nq *q, unsigned npub, uint16_t u0,
-			 uint16_t u1, const char *what)
+static void check_signal(struct fz_net *n, struct fz_nq *q, unsigned npub, uint16_t u0, uint16_t u1,
+			 const char *what)
 {
 	bool sig = took_signal(q->call_fd), need;
 
@@ -286,8 +288,10 @@ static void check_signal(struct fz_net *n, struct fz_nq *q, unsigned npub, uint1
 	} else {
 		need = ld16(q->drv + 2) == VRING_PACKED_EVENT_FLAG_ENABLE;
 	}
-	FZ_CHECK(!need || sig, "%s published %u completions the driver asked to hear about "
-		 "but did not signal it (seed 002: UDP TX stall)", what, npub);
+	FZ_CHECK(!need || sig,
+		 "%s published %u completions the driver asked to hear about "
+		 "but did not signal it (seed 002: UDP TX stall)",
+		 what, npub);
 }
 
 /* The run stopped to wait for a kick: the ring must be empty, kicks armed. */
@@ -296,8 +300,10 @@ static void check_armed(struct fz_net *n, struct fz_nq *q, struct vq *vq, const 
 	(void)n;
 	if (q->dirty)
 		return;
-	FZ_CHECK(!vq_has_work(vq), "%s sleeps on kicks with chains available (seed 002: "
-		 "lost descriptors)", what);
+	FZ_CHECK(!vq_has_work(vq),
+		 "%s sleeps on kicks with chains available (seed 002: "
+		 "lost descriptors)",
+		 what);
 	if (!q->packed) {
 		if (q->event_idx)
 			FZ_CHECK(ld16(q->dev + 4 + 8u * q->size) == q->avail_idx,
@@ -359,8 +365,8 @@ int fz_net_queue_start(struct fz_net *n, struct fz_nq *q, const struct gmem *gm,
 }
 
 /* Completions returned by a stop: held chains, len 0, nothing else. */
-static void stop_completions(struct fz_net *n, struct fz_nq *q, bool was_pending,
-			     uint16_t pend_id, const char *what)
+static void stop_completions(struct fz_net *n, struct fz_nq *q, bool was_pending, uint16_t pend_id,
+			     const char *what)
 {
 	unsigned released = 0;
 
@@ -372,7 +378,8 @@ static void stop_completions(struct fz_net *n, struct fz_nq *q, bool was_pending
 				 c->id, q->cpl[i].len);
 			if (q->role == FZ_NR_TX)
 				FZ_CHECK(was_pending && c->id == pend_id,
-					 "%s returned TX chain %u that was not pending", what, c->id);
+					 "%s returned TX chain %u that was not pending", what,
+					 c->id);
 			if (q->role == FZ_NR_RX)
 				FZ_CHECK(c->expect == FZ_NX_GOOD && !c->out_bytes &&
 						 c->in_bytes >= hdr_size(n),
@@ -385,7 +392,8 @@ static void stop_completions(struct fz_net *n, struct fz_nq *q, bool was_pending
 	}
 	if (q->role == FZ_NR_TX && was_pending) {
 		if (!q->dirty)
-			FZ_CHECK(released == 1, "%s: pending TX chain %u not returned", what, pend_id);
+			FZ_CHECK(released == 1, "%s: pending TX chain %u not returned", what,
+				 pend_id);
 		n->tx_released++;
 	}
 }
@@ -583,12 +591,15 @@ static void tx_frame(struct fz_net *n, const uint8_t *f, size_t len)
 		 "TAP received a %zu-byte frame (header %zu)", len, hs);
 	fz_hdr_decode(&hd, f, hs);
 	why = fz_tx_hdr_sane(&hd, n->features, len - hs);
-	FZ_CHECK(!why, "TAP received an unsanitised header: %s (flags %#x gso %#x/%u csum %u+%u "
-		 "hdr_len %u, frame %zu)", why, hd.flags, hd.gso_type, hd.gso_size,
-		 hd.csum_start, hd.csum_offset, hd.hdr_len, len - hs);
+	FZ_CHECK(!why,
+		 "TAP received an unsanitised header: %s (flags %#x gso %#x/%u csum %u+%u "
+		 "hdr_len %u, frame %zu)",
+		 why, hd.flags, hd.gso_type, hd.gso_size, hd.csum_start, hd.csum_offset, hd.hdr_len,
+		 len - hs);
 	n->tx_got++;
 	if (n->trace)
-		fprintf(stderr, "net: TAP got %zu bytes%s\n", len, n->tx_wild ? " (unchecked)" : "");
+		fprintf(stderr, "net: TAP got %zu bytes%s\n", len,
+			n->tx_wild ? " (unchecked)" : "");
 	if (n->tx_wild)
 		return;
 	while (n->txe_head < n->ntxe) {
@@ -596,9 +607,9 @@ static void tx_frame(struct fz_net *n, const uint8_t *f, size_t len)
 
 		if (e->wild || (e->len == len && e->hash == h))
 			return;
-		FZ_CHECK(e->may_fail, "TAP received %zu bytes, expected chain %u's frame (%u bytes)%s",
-			 len, e->id, e->len,
-			 e->len == len ? ": same length, different bytes" : "");
+		FZ_CHECK(e->may_fail,
+			 "TAP received %zu bytes, expected chain %u's frame (%u bytes)%s", len,
+			 e->id, e->len, e->len == len ? ": same length, different bytes" : "");
 		n->tx_missing++;
 	}
 	FZ_CHECK(0, "TAP received a %zu-byte frame no chain produced", len);
@@ -651,7 +662,6 @@ static void rxf_push(struct fz_net *n, const struct fz_frame *f)
 	}
 	n->rxf[n->nrxf++] = *f;
 }
-
 
 void fz_net_op_inject(struct fz_net *n)
 {
@@ -757,10 +767,10 @@ static void rx_skip(struct fz_net *n, int v)
 }
 
 /* Do bytes [@from, @len) of @p equal frame @f's?  Generates into scratch + GEN. */
-static bool payload_eq(struct fz_net *n, const struct fz_frame *f, const uint8_t *p,
-		       size_t from, size_t len)
+static bool payload_eq(struct fz_net *n, const struct fz_frame *f, const uint8_t *p, size_t from,
+		       size_t len)
 {
-	uint8_t *g = n->scratch + SCRATCH / 2;
+	uint8_t *g = n->gen;
 
 	if (len <= from)
 		return true;
@@ -785,9 +795,11 @@ static void rx_match(struct fz_net *n, size_t len, unsigned nb)
 
 	fz_hdr_decode(&got, p, hs);
 	why = fz_rx_hdr_sane(&got, n->features, len - hs);
-	FZ_CHECK(!why, "guest received a header that claims too much: %s (flags %#x gso %#x/%u "
-		 "csum %u+%u hdr_len %u)", why, got.flags, got.gso_type, got.gso_size,
-		 got.csum_start, got.csum_offset, got.hdr_len);
+	FZ_CHECK(!why,
+		 "guest received a header that claims too much: %s (flags %#x gso %#x/%u "
+		 "csum %u+%u hdr_len %u)",
+		 why, got.flags, got.gso_type, got.gso_size, got.csum_start, got.csum_offset,
+		 got.hdr_len);
 	n->rx_delivered++;
 	if (n->trace)
 		fprintf(stderr, "net: guest got %zu bytes in %u buffers%s\n", len, nb,
@@ -804,11 +816,12 @@ static void rx_match(struct fz_net *n, size_t len, unsigned nb)
 		if (same && v == RXV_OK) {
 			rx_hdr_expect(n, &h, nb, want);
 			FZ_CHECK(!memcmp(want, p, hs),
-				 "guest header %02x %02x %02x%02x %02x%02x %02x%02x %02x%02x, expected "
+				 "guest header %02x %02x %02x%02x %02x%02x %02x%02x %02x%02x, "
+				 "expected "
 				 "%02x %02x %02x%02x %02x%02x %02x%02x %02x%02x (nb %u)",
-				 p[0], p[1], p[3], p[2], p[5], p[4], p[7], p[6], p[9], p[8], want[0],
-				 want[1], want[3], want[2], want[5], want[4], want[7], want[6], want[9],
-				 want[8], nb);
+				 p[0], p[1], p[3], p[2], p[5], p[4], p[7], p[6], p[9], p[8],
+				 want[0], want[1], want[3], want[2], want[5], want[4], want[7],
+				 want[6], want[9], want[8], nb);
 			if (hs == NET_HDR_MAX)
 				FZ_CHECK(!memcmp(want + 10, p + 10, 2), "num_buffers %u, used %u",
 					 got.num_buffers, nb);
@@ -836,8 +849,8 @@ static void rx_match(struct fz_net *n, size_t len, unsigned nb)
 		rx_skip(n, v);
 		n->rxf_head++;
 	}
-	FZ_CHECK(0, "guest received a %zu-byte packet in %u buffers that no TAP frame matches",
-		 len, nb);
+	FZ_CHECK(0, "guest received a %zu-byte packet in %u buffers that no TAP frame matches", len,
+		 nb);
 }
 
 /* Collect one RX packet starting at completion @i; returns completions used. */
@@ -901,8 +914,10 @@ void fz_net_run_rx(struct fz_net *n, unsigned budget)
 	post_diff(n, q, true, "net_rx_run");
 	fz_nq_collect(n, q);
 	if (n->trace) {
-		fprintf(stderr, "net: rx_run(%u) -> %d, %u completions, wait %d, pending %zu, bad "
-			"chains %llu, drops", budget, r, q->ncpl, qp->rx_wait, qp->rx_pending_len,
+		fprintf(stderr,
+			"net: rx_run(%u) -> %d, %u completions, wait %d, pending %zu, bad "
+			"chains %llu, drops",
+			budget, r, q->ncpl, qp->rx_wait, qp->rx_pending_len,
 			(unsigned long long)qp->stats.rx.bad_chains);
 		for (unsigned d = 1; d < NET_DROP__COUNT; d++)
 			if (qp->stats.rx.drops[d])
@@ -937,18 +952,18 @@ void fz_net_run_rx(struct fz_net *n, unsigned budget)
 		if (q->dirty || c->expect == FZ_NX_UNKNOWN || (n->rx_wild && len)) {
 			n->rx_wild = true;
 			if (c->expect == FZ_NX_GOOD && !q->dirty)
-				FZ_CHECK(len <= c->in_bytes && (len == 0) == (c->out_bytes ||
-							c->in_bytes < hs),
-					 "RX chain %u: len %u, writable %u, readable %u", c->id, len,
-					 c->in_bytes, c->out_bytes);
+				FZ_CHECK(len <= c->in_bytes &&
+						 (len == 0) == (c->out_bytes || c->in_bytes < hs),
+					 "RX chain %u: len %u, writable %u, readable %u", c->id,
+					 len, c->in_bytes, c->out_bytes);
 			i++;
 			continue;
 		}
 		if (c->expect == FZ_NX_BAD || c->out_bytes || c->in_bytes < hs) {
 			FZ_CHECK(len == 0, "RX chain %u (%s) returned with len %u", c->id,
-				 c->expect == FZ_NX_BAD     ? "malformed"
-				 : c->out_bytes ? "readable descriptors (F7)"
-						: "smaller than the header (F8)",
+				 c->expect == FZ_NX_BAD ? "malformed"
+				 : c->out_bytes		? "readable descriptors (F7)"
+							: "smaller than the header (F8)",
 				 len);
 			i++;
 			continue;
@@ -979,7 +994,8 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 	int r;
 
 	if (!q->started) {
-		FZ_CHECK(net_ctrl_run(&n->dev, budget) == -EINVAL, "net_ctrl_run on a stopped queue");
+		FZ_CHECK(net_ctrl_run(&n->dev, budget) == -EINVAL,
+			 "net_ctrl_run on a stopped queue");
 		return;
 	}
 	(void)took_signal(q->call_fd);
@@ -993,20 +1009,23 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 	if (!q->dirty) {
 		FZ_CHECK((unsigned)r == q->ncpl, "net_ctrl_run returned %d with %u completions", r,
 			 q->ncpl);
-		FZ_CHECK(!vq_is_broken(&n->dev.ctrl, NULL), "ctrl queue broke on well-formed rings");
+		FZ_CHECK(!vq_is_broken(&n->dev.ctrl, NULL),
+			 "ctrl queue broke on well-formed rings");
 	}
 	for (unsigned i = 0; i < q->ncpl; i++) {
 		struct fz_nchain *c = &q->ch[q->cpl[i].id];
 		uint32_t len = q->cpl[i].len;
 
 		if (!q->dirty && c->expect == FZ_NX_BAD) {
-			FZ_CHECK(len == 0, "malformed ctrl chain %u returned with len %u", c->id, len);
+			FZ_CHECK(len == 0, "malformed ctrl chain %u returned with len %u", c->id,
+				 len);
 		} else if (!q->dirty && c->expect == FZ_NX_GOOD) {
 			uint8_t ack = 0xee;
 			int want;
 
-			FZ_CHECK(len == (c->in_bytes ? 1u : 0u), "ctrl chain %u: len %u, writable %u (G1)",
-				 c->id, len, c->in_bytes);
+			FZ_CHECK(len == (c->in_bytes ? 1u : 0u),
+				 "ctrl chain %u: len %u, writable %u (G1)", c->id, len,
+				 c->in_bytes);
 			if (c->in_bytes && !c->alias) {
 				chain_read(n, c, true, 0, &ack, 1);
 				if (c->out_bytes > sizeof(cmd)) {
@@ -1016,8 +1035,10 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 					want = fz_ref_ctrl(n->features, n->dev.max_pairs, cmd,
 							   c->out_bytes);
 				}
-				FZ_CHECK(ack == want, "ctrl chain %u (class %u cmd %u, %u bytes): ack %u, "
-					 "expected %u", c->id, c->out_bytes ? cmd[0] : 0,
+				FZ_CHECK(ack == want,
+					 "ctrl chain %u (class %u cmd %u, %u bytes): ack %u, "
+					 "expected %u",
+					 c->id, c->out_bytes ? cmd[0] : 0,
 					 c->out_bytes > 1 ? cmd[1] : 0, c->out_bytes, ack, want);
 				if (want == FZ_CTRL_OK && cmd[0] == 1 && cmd[1] == 1) {
 					uint8_t mac[NET_ETH_ALEN];
@@ -1027,7 +1048,8 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 						 "MAC_ADDR_SET acknowledged, config mac unchanged");
 				}
 				if (n->trace)
-					fprintf(stderr, "net: ctrl class %u cmd %u (%u bytes): ack %u\n",
+					fprintf(stderr,
+						"net: ctrl class %u cmd %u (%u bytes): ack %u\n",
 						cmd[0], cmd[1], c->out_bytes, ack);
 				n->ctrl_ok += want == FZ_CTRL_OK;
 				n->ctrl_err += want != FZ_CTRL_OK;
@@ -1125,7 +1147,7 @@ static void fill_tx(struct fz_net *n, const struct fz_nbuf *b, unsigned nb,
 	uint32_t pos = 0;
 
 	for (unsigned i = 0; i < nb; i++) {
-		uint32_t len = b[i].len, k = len < SCRATCH / 2 ? len : SCRATCH / 2;
+		uint32_t len = b[i].len, k = len < SCRATCH ? len : SCRATCH;
 
 		if (b[i].write || !len)
 			continue;
@@ -1140,13 +1162,10 @@ static void fill_tx(struct fz_net *n, const struct fz_nbuf *b, unsigned nb,
 static void fill_rx(struct fz_net *n, const struct fz_nbuf *b, unsigned nb, uint8_t v)
 {
 	for (unsigned i = 0; i < nb; i++) {
-		uint32_t len = b[i].len < SCRATCH / 2 ? b[i].len : SCRATCH / 2;
-
-		if (!b[i].write || !len)
+		if (!b[i].write || !b[i].len)
 			continue;
-		memset(n->scratch, v, len);
-		fz_ref_write(&n->l, b[i].gpa, n->scratch, len);
-		n->gen_bytes += len;
+		fz_nq_fill(n, b[i].gpa, b[i].len, v);
+		n->gen_bytes += b[i].len;
 	}
 }
 
@@ -1516,7 +1535,8 @@ int fz_net_init(struct fz_net *n, const uint8_t *data, size_t size, enum fz_net_
 	n->snap = malloc(n->l.arena_size);
 	n->gbuf = calloc(3, n->l.arena_size / FZ_NET_GRAN + 1);
 	n->scratch = malloc(SCRATCH);
-	if (!n->snap || !n->gbuf || !n->scratch)
+	n->gen = malloc(SCRATCH);
+	if (!n->snap || !n->gbuf || !n->scratch || !n->gen)
 		return -1;
 	n->gwr = n->gbuf + n->l.arena_size / FZ_NET_GRAN + 1;
 	n->gtab = n->gwr + n->l.arena_size / FZ_NET_GRAN + 1;
@@ -1710,6 +1730,7 @@ void fz_net_fini(struct fz_net *n)
 	free(n->snap);
 	free(n->gbuf);
 	free(n->scratch);
+	free(n->gen);
 	free(n->txe);
 	free(n->rxf);
 }

@@ -149,26 +149,21 @@ uint64_t fz_net_feat_decode(uint16_t sel);
 
 /* ---- guest driver model -------------------------------------------------- */
 
-#define FZ_NET_MAX_QSIZE 256u  /* largest queue the model drives */
-#define FZ_NET_MAX_BUF 16u     /* buffers of one posted chain */
-#define FZ_NET_PFX 48u         /* literal leading bytes of a generated frame */
+#define FZ_NET_MAX_QSIZE 256u /* largest queue the model drives */
+#define FZ_NET_MAX_BUF 16u /* buffers of one posted chain */
+#define FZ_NET_PFX 48u /* literal leading bytes of a generated frame */
 #define FZ_NET_RING_BLOCK 12288u /* guest RAM reserved for one queue's rings */
 #define FZ_NET_BULK (72u * 1024u) /* big-buffer zone after the rings, chunk 0 */
-#define FZ_NET_GRAN 16u        /* allocation granule of the buffer zones */
+#define FZ_NET_GRAN 16u /* allocation granule of the buffer zones */
 
-enum fz_nrole {
-	FZ_NR_RX,
-	FZ_NR_TX,
-	FZ_NR_CTRL,
-	FZ_NR__COUNT
-};
+enum fz_nrole { FZ_NR_RX, FZ_NR_TX, FZ_NR_CTRL, FZ_NR__COUNT };
 
 /* Where a buffer lives (allocation zone) */
 enum fz_nzone {
-	FZ_NZ_BUF,   /* buffer zone of the data area (may be cut into chunks, holes) */
-	FZ_NZ_BULK,  /* bulk zone in chunk 0 (one contiguous mapped range) */
-	FZ_NZ_TAB,   /* table zone of the data area */
-	FZ_NZ_NONE,  /* not allocated (hostile address) */
+	FZ_NZ_BUF, /* buffer zone of the data area (may be cut into chunks, holes) */
+	FZ_NZ_BULK, /* bulk zone in chunk 0 (one contiguous mapped range) */
+	FZ_NZ_TAB, /* table zone of the data area */
+	FZ_NZ_NONE, /* not allocated (hostile address) */
 };
 
 struct fz_nbuf {
@@ -179,15 +174,15 @@ struct fz_nbuf {
 
 /* What the core must do with a posted chain. */
 enum fz_nexp {
-	FZ_NX_GOOD,    /* vq_pop yields it with exactly these buffers */
-	FZ_NX_BAD,     /* vq_pop rejects it (returned with len 0 by the core) */
+	FZ_NX_GOOD, /* vq_pop yields it with exactly these buffers */
+	FZ_NX_BAD, /* vq_pop rejects it (returned with len 0 by the core) */
 	FZ_NX_UNKNOWN, /* outside the model */
 };
 
 struct fz_nalloc {
-	uint8_t zone;     /* enum fz_nzone */
-	uint16_t first;   /* granule */
-	uint16_t count;   /* granules */
+	uint8_t zone; /* enum fz_nzone */
+	uint16_t first; /* granule */
+	uint16_t count; /* granules */
 };
 
 /**
@@ -243,22 +238,22 @@ struct fz_ncpl {
 struct fz_nq {
 	enum fz_nrole role;
 	unsigned qidx;
-	bool active;       /* rings laid out by the driver, model valid */
-	bool started;      /* the device has the queue started */
-	bool dirty;        /* exact expectations off */
+	bool active; /* rings laid out by the driver, model valid */
+	bool started; /* the device has the queue started */
+	bool dirty; /* exact expectations off */
 	bool packed, event_idx, indirect;
 	uint16_t size;
 	uint64_t desc_gpa, drv_gpa, dev_gpa;
 	uint8_t *desc, *drv, *dev; /* harness view of the ring areas */
 	size_t desc_len, drv_len, dev_len;
-	size_t ring_off;   /* offset of the queue's ring block in the arena */
+	size_t ring_off; /* offset of the queue's ring block in the arena */
 
 	uint16_t avail_idx, used_idx;
 	uint16_t next_slot, used_slot;
 	bool next_wrap, used_wrap;
 	uint16_t free_slots;
 	uint16_t pre_used_slot, pre_window; /* packed window when the call began */
-	bool pre_active;   /* active when the call began (a reset may forget it) */
+	bool pre_active; /* active when the call began (a reset may forget it) */
 	uint16_t desc_cur, id_cur;
 	int16_t owner[FZ_NET_MAX_QSIZE]; /* split: descriptor -> head, -1 free */
 	uint32_t seq;
@@ -269,7 +264,7 @@ struct fz_nq {
 	unsigned ncpl;
 
 	int call_fd, err_fd, kick_fd;
-	bool call_set;     /* the device signals @call_fd (not NOFD) */
+	bool call_set; /* the device signals @call_fd (not NOFD) */
 	struct vq_state saved;
 	bool saved_valid;
 };
@@ -277,8 +272,8 @@ struct fz_nq {
 /* ---- device engine ------------------------------------------------------- */
 
 #define FZ_NET_MAX_OPS 256u
-#define FZ_NET_GEN_BYTES (4u << 20)  /* bytes written into guest buffers per run */
-#define FZ_NET_INJ_BYTES (2u << 20)  /* bytes injected into the fake TAP per run */
+#define FZ_NET_GEN_BYTES (4u << 20) /* bytes written into guest buffers per run */
+#define FZ_NET_INJ_BYTES (2u << 20) /* bytes injected into the fake TAP per run */
 #define FZ_NET_INJ_MAX (NET_HDR_LEGACY + NET_MAX_FRAME) /* largest injected datagram */
 
 /* A datagram the fake TAP sent towards the device. */
@@ -294,8 +289,8 @@ struct fz_txexp {
 	uint32_t len;
 	uint64_t hash;
 	uint16_t id;
-	bool may_fail;  /* a backend error happened in that call: may be missing */
-	bool wild;      /* content unknown: any sanitised frame of any length */
+	bool may_fail; /* a backend error happened in that call: may be missing */
+	bool wild; /* content unknown: any sanitised frame of any length */
 };
 
 /* Per-reason counts of frames the device consumed without delivering. */
@@ -307,11 +302,11 @@ struct fz_net {
 	struct fz_in in;
 	struct fz_layout l;
 	bool trace;
-	bool memfd_mode;      /* guest RAM lives in a memfd (vnet_ops) */
+	bool memfd_mode; /* guest RAM lives in a memfd (vnet_ops) */
 	int memfd;
-	uint8_t *map;         /* memfd mapping (arena of the layout) */
-	uint8_t *heap_arena;  /* the layout's own arena, restored before free */
-	size_t bulk_off;      /* arena offset of the bulk zone */
+	uint8_t *map; /* memfd mapping (arena of the layout) */
+	uint8_t *heap_arena; /* the layout's own arena, restored before free */
+	size_t bulk_off; /* arena offset of the bulk zone */
 	bool bulk_used;
 
 	/* allocation zones: granule use counts */
@@ -324,15 +319,15 @@ struct fz_net {
 	struct vnet dev;
 	bool dev_ok;
 	struct net_backend be;
-	struct net_backend be1;   /* pair 1's backend (vnet_ops with two pairs; idle) */
+	struct net_backend be1; /* pair 1's backend (vnet_ops with two pairs; idle) */
 	int be1_peer;
 	struct net_backend *bep[2];
 	struct vnet_params params;
-	uint64_t features;    /* negotiated (vnet_set_features accepted) */
-	bool want_mq;         /* vnet_ops: ask for VIRTIO_NET_F_MQ too */
+	uint64_t features; /* negotiated (vnet_set_features accepted) */
+	bool want_mq; /* vnet_ops: ask for VIRTIO_NET_F_MQ too */
 	bool features_ok;
-	int tap_peer;         /* harness end of the fake TAP, -1 once closed */
-	int tap_be;           /* backend end (owned by @be) */
+	int tap_peer; /* harness end of the fake TAP, -1 once closed */
+	int tap_be; /* backend end (owned by @be) */
 	bool tap_closed;
 
 	struct fz_nq q[FZ_NR__COUNT];
@@ -346,12 +341,12 @@ struct fz_net {
 	/* TX oracle */
 	struct fz_txexp *txe;
 	unsigned ntxe, txe_head, txe_cap;
-	bool tx_wild;         /* exact frame matching off */
+	bool tx_wild; /* exact frame matching off */
 	uint64_t tx_sent_exp; /* frames expected (sent or backend error) */
-	uint64_t tx_got;      /* frames received */
-	uint64_t tx_missing;  /* may_fail frames that did not arrive */
+	uint64_t tx_got; /* frames received */
+	uint64_t tx_missing; /* may_fail frames that did not arrive */
 	uint64_t tx_released; /* pending chains released by stop */
-	uint64_t tx_be_base;  /* backend drops before this session */
+	uint64_t tx_be_base; /* backend drops before this session */
 	bool tx_pending_prev;
 	uint16_t tx_pending_id;
 
@@ -367,7 +362,8 @@ struct fz_net {
 
 	uint64_t gen_bytes, inj_bytes;
 	unsigned ops;
-	uint8_t *scratch;     /* FZ_NET_INJ_MAX + 64 bytes */
+	uint8_t *scratch; /* one frame and slack */
+	uint8_t *gen;     /* generated frame bytes to compare with */
 };
 
 /* Harness-side view of a run target (fuzz_net_tx / fuzz_net_rx). */
@@ -378,48 +374,48 @@ enum fz_net_mode {
 
 /* Ops of the net op language (op byte modulo FZ_NOP__COUNT). */
 enum fz_nop {
-	FZ_NOP_POST,    /* post one chain (grammar in fuzz/NET_RESULTS.md) */
-	FZ_NOP_POSTN,   /* u8 n, u8 len: n one-buffer chains */
-	FZ_NOP_RUN,     /* u8 budget: net_tx_run / net_rx_run */
-	FZ_NOP_INJECT,  /* RX: frames into the fake TAP */
-	FZ_NOP_DRAIN,   /* TX: the fake TAP reads every frame queued */
-	FZ_NOP_SNDBUF,  /* u8 class: SO_SNDBUF of the backend end */
-	FZ_NOP_CLOSE,   /* close the harness end of the fake TAP */
-	FZ_NOP_FLIP,    /* u16 offset, u8 xor, u8 len: guest writes buffer bytes */
+	FZ_NOP_POST, /* post one chain (grammar in fuzz/NET_RESULTS.md) */
+	FZ_NOP_POSTN, /* u8 n, u8 len: n one-buffer chains */
+	FZ_NOP_RUN, /* u8 budget: net_tx_run / net_rx_run */
+	FZ_NOP_INJECT, /* RX: frames into the fake TAP */
+	FZ_NOP_DRAIN, /* TX: the fake TAP reads every frame queued */
+	FZ_NOP_SNDBUF, /* u8 class: SO_SNDBUF of the backend end */
+	FZ_NOP_CLOSE, /* close the harness end of the fake TAP */
+	FZ_NOP_FLIP, /* u16 offset, u8 xor, u8 len: guest writes buffer bytes */
 	FZ_NOP_RESTART, /* vnet_queue_stop + vnet_queue_start from the saved state */
-	FZ_NOP_EVENT,   /* u8 which, u16 value: driver notification suppression */
+	FZ_NOP_EVENT, /* u8 which, u16 value: driver notification suppression */
 	FZ_NOP__COUNT
 };
 
 /* POST tweak byte (value % FZ_NT__COUNT): at most one defect per chain. */
 enum fz_ntweak {
 	FZ_NT_NONE,
-	FZ_NT_WRITABLE,   /* TX: a writable buffer at the end; RX: a readable one first */
-	FZ_NT_ORDER,      /* readable after writable (core rejects) */
-	FZ_NT_ZERO,       /* one zero-length buffer (valid) */
-	FZ_NT_HOLE,       /* one buffer at a hostile address + length (addr/len operands) */
-	FZ_NT_ALIAS,      /* first buffer overlaps the previous chain's first buffer */
-	FZ_NT_SHORT,      /* TX: fewer bytes than header + Ethernet; RX: < header */
-	FZ_NT_HDR_ONLY,   /* TX: exactly the header (F3); RX: exactly the header */
-	FZ_NT_LONG,       /* TX: frame > NET_MAX_FRAME (bulk zone) */
-	FZ_NT_ONE_BYTE,   /* every buffer one byte long (RX with MRG_RXBUF) */
-	FZ_NT_IND_NONEG,  /* indirect table without the feature */
+	FZ_NT_WRITABLE, /* TX: a writable buffer at the end; RX: a readable one first */
+	FZ_NT_ORDER, /* readable after writable (core rejects) */
+	FZ_NT_ZERO, /* one zero-length buffer (valid) */
+	FZ_NT_HOLE, /* one buffer at a hostile address + length (addr/len operands) */
+	FZ_NT_ALIAS, /* first buffer overlaps the previous chain's first buffer */
+	FZ_NT_SHORT, /* TX: fewer bytes than header + Ethernet; RX: < header */
+	FZ_NT_HDR_ONLY, /* TX: exactly the header (F3); RX: exactly the header */
+	FZ_NT_LONG, /* TX: frame > NET_MAX_FRAME (bulk zone) */
+	FZ_NT_ONE_BYTE, /* every buffer one byte long (RX with MRG_RXBUF) */
+	FZ_NT_IND_NONEG, /* indirect table without the feature */
 	FZ_NT__COUNT
 };
 
 /* POST shape byte */
-#define FZ_NS_NBUF(s) (1u + ((s) & 0x0fu)) /* buffers 1..16 */
+#define FZ_NS_NBUF(s) (1u + ((s)&0x0fu)) /* buffers 1..16 */
 #define FZ_NS_INDIRECT 0x10u /* buffers in an indirect table */
-#define FZ_NS_PREFIX 0x20u   /* with INDIRECT: first buffer direct, before the table */
-#define FZ_NS_BULK 0x40u     /* buffers in the bulk zone */
-#define FZ_NS_CROSS 0x80u    /* buffers placed at chunk ends (straddling regions) */
+#define FZ_NS_PREFIX 0x20u /* with INDIRECT: first buffer direct, before the table */
+#define FZ_NS_BULK 0x40u /* buffers in the bulk zone */
+#define FZ_NS_CROSS 0x80u /* buffers placed at chunk ends (straddling regions) */
 
 /* POST split mode (value % 4): how the bytes are cut into buffers */
 enum fz_nsplit {
 	FZ_NP_HDR_FIRST, /* first buffer exactly the header, rest even */
-	FZ_NP_TINY,      /* header one byte per buffer (CVE-2022-2132), rest last */
-	FZ_NP_CUTS,      /* (nbuf - 1) u16 cut points from the input */
-	FZ_NP_EVEN,      /* even pieces */
+	FZ_NP_TINY, /* header one byte per buffer (CVE-2022-2132), rest last */
+	FZ_NP_CUTS, /* (nbuf - 1) u16 cut points from the input */
+	FZ_NP_EVEN, /* even pieces */
 };
 
 /**
@@ -519,8 +515,7 @@ void fz_net_all_dirty(struct fz_net *n);
  * @packed: ring format
  * @features: negotiated ring features (INDIRECT_DESC, EVENT_IDX)
  */
-void fz_nq_setup(struct fz_net *n, struct fz_nq *q, uint16_t size, bool packed,
-		 uint64_t features);
+void fz_nq_setup(struct fz_net *n, struct fz_nq *q, uint16_t size, bool packed, uint64_t features);
 
 /**
  * fz_nq_post() - write a chain of @nbuf buffers and make it available.
@@ -559,6 +554,9 @@ bool fz_nq_chain_exclusive(struct fz_net *n, const struct fz_nchain *c);
  * live indirect table) to an unmapped address, before they are filled.
  */
 void fz_nq_sanitise(struct fz_net *n, struct fz_nbuf *b, unsigned nb);
+
+/* The guest writes @v over the mapped part of [@gpa, @gpa + @len). */
+void fz_nq_fill(struct fz_net *n, uint64_t gpa, uint32_t len, uint8_t v);
 
 /* Release a chain the device returned. */
 void fz_nq_retire(struct fz_net *n, struct fz_nq *q, struct fz_nchain *c);

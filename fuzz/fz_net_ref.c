@@ -18,10 +18,10 @@
 #define FB(x) VIRTIO_BIT(x)
 
 const uint8_t fz_net_feat_bits[16] = {
-	VIRTIO_NET_F_CSUM,       VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_HOST_TSO4,
-	VIRTIO_NET_F_HOST_TSO6,  VIRTIO_NET_F_HOST_ECN,   VIRTIO_NET_F_HOST_UFO,
-	VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_GUEST_ECN,
-	VIRTIO_NET_F_GUEST_UFO,  VIRTIO_NET_F_MRG_RXBUF,  VIRTIO_F_VERSION_1,
+	VIRTIO_NET_F_CSUM,	 VIRTIO_NET_F_GUEST_CSUM,     VIRTIO_NET_F_HOST_TSO4,
+	VIRTIO_NET_F_HOST_TSO6,	 VIRTIO_NET_F_HOST_ECN,	      VIRTIO_NET_F_HOST_UFO,
+	VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_TSO6,     VIRTIO_NET_F_GUEST_ECN,
+	VIRTIO_NET_F_GUEST_UFO,	 VIRTIO_NET_F_MRG_RXBUF,      VIRTIO_F_VERSION_1,
 	VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_F_RING_PACKED,
 	VIRTIO_NET_F_CTRL_VQ,
 };
@@ -107,8 +107,8 @@ void fz_hdr_encode(uint8_t *raw, size_t size, const struct net_hdr *h)
  * @ufo, @ecn are the four feature bits of the direction (HOST_* for what the
  * guest sends, GUEST_* for what it receives).  USO is never offered.
  */
-static bool ref_gso_negotiated(uint8_t gso, uint64_t f, unsigned tso4, unsigned tso6,
-			       unsigned ufo, unsigned ecn)
+static bool ref_gso_negotiated(uint8_t gso, uint64_t f, unsigned tso4, unsigned tso6, unsigned ufo,
+			       unsigned ecn)
 {
 	bool has_ecn = gso & 0x80;
 
@@ -214,9 +214,9 @@ const char *fz_tx_hdr_sane(const struct net_hdr *h, uint64_t features, size_t fr
 		return "csum fields without NEEDS_CSUM";
 	if (h->gso_type == 0 && h->gso_size)
 		return "gso_size without gso_type";
-	if (h->gso_type &&
-	    !ref_gso_negotiated(h->gso_type, features, VIRTIO_NET_F_HOST_TSO4,
-				VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_HOST_UFO, VIRTIO_NET_F_HOST_ECN))
+	if (h->gso_type && !ref_gso_negotiated(h->gso_type, features, VIRTIO_NET_F_HOST_TSO4,
+					       VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_HOST_UFO,
+					       VIRTIO_NET_F_HOST_ECN))
 		return "gso_type not negotiated";
 	if (h->gso_type && !h->gso_size)
 		return "gso_size 0 with gso_type";
@@ -244,10 +244,9 @@ const char *fz_rx_hdr_sane(const struct net_hdr *h, uint64_t features, size_t fr
 		return "csum_start + csum_offset + 2 beyond the frame";
 	if (!needs && (h->csum_start || h->csum_offset))
 		return "csum fields without NEEDS_CSUM";
-	if (h->gso_type &&
-	    !ref_gso_negotiated(h->gso_type, features, VIRTIO_NET_F_GUEST_TSO4,
-				VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_GUEST_UFO,
-				VIRTIO_NET_F_GUEST_ECN))
+	if (h->gso_type && !ref_gso_negotiated(h->gso_type, features, VIRTIO_NET_F_GUEST_TSO4,
+					       VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_GUEST_UFO,
+					       VIRTIO_NET_F_GUEST_ECN))
 		return "gso_type the guest did not negotiate";
 	if (h->gso_type && !h->gso_size)
 		return "gso_size 0 with gso_type";
@@ -313,11 +312,11 @@ int fz_ref_ctrl(uint64_t f, unsigned max_pairs, const uint8_t *cmd, size_t len)
 									      : FZ_CTRL_ERR;
 		if (cmd[1] == 0)
 			return feat(f, VIRTIO_NET_F_CTRL_RX) && ref_mac_tables(d, dl) ? FZ_CTRL_OK
-											  : FZ_CTRL_ERR;
+										      : FZ_CTRL_ERR;
 		return FZ_CTRL_ERR;
 	case REF_CTRL_ANNOUNCE:
 		return feat(f, VIRTIO_NET_F_GUEST_ANNOUNCE) && cmd[1] == 0 && dl == 0 ? FZ_CTRL_OK
-											: FZ_CTRL_ERR;
+										      : FZ_CTRL_ERR;
 	case REF_CTRL_MQ: {
 		unsigned pairs;
 

@@ -198,7 +198,7 @@ static void for_pieces(struct fz_net *n, uint64_t gpa, uint32_t len, fz_range_fn
 struct gmark {
 	uint8_t *map;
 	int delta;
-	bool hit;  /* some granule was already in use */
+	bool hit; /* some granule was already in use */
 };
 
 static FZ_NOCOV void gmark_fn(struct fz_net *n, size_t lo, size_t hi, void *arg)
@@ -280,6 +280,16 @@ bool fz_nq_chain_exclusive(struct fz_net *n, const struct fz_nchain *c)
 	return true;
 }
 
+static FZ_NOCOV void fill_fn(struct fz_net *n, size_t lo, size_t hi, void *arg)
+{
+	memset(n->l.arena + lo, *(const uint8_t *)arg, hi - lo);
+}
+
+void fz_nq_fill(struct fz_net *n, uint64_t gpa, uint32_t len, uint8_t v)
+{
+	for_pieces(n, gpa, len, fill_fn, &v);
+}
+
 void fz_nq_sanitise(struct fz_net *n, struct fz_nbuf *b, unsigned nb)
 {
 	for (unsigned i = 0; i < nb; i++) {
@@ -293,8 +303,7 @@ void fz_nq_sanitise(struct fz_net *n, struct fz_nbuf *b, unsigned nb)
 
 /* ---- model setup ------------------------------------------------------------- */
 
-void fz_nq_setup(struct fz_net *n, struct fz_nq *q, uint16_t size, bool packed,
-		 uint64_t features)
+void fz_nq_setup(struct fz_net *n, struct fz_nq *q, uint16_t size, bool packed, uint64_t features)
 {
 	uint8_t *blk = n->l.arena + q->ring_off;
 	uint64_t base = n->l.chunk[0].gpa + q->ring_off;
@@ -596,17 +605,21 @@ struct fz_nchain *fz_nq_post(struct fz_net *n, struct fz_nq *q, const struct fz_
 	c->live = true;
 	q->nlive++;
 	if (n->trace)
-		fprintf(stderr, "nq %u: post id %u seq %u: %u bufs%s (%u ring) out %u in %u -> %s%s\n",
+		fprintf(stderr,
+			"nq %u: post id %u seq %u: %u bufs%s (%u ring) out %u in %u -> %s%s\n",
 			q->qidx, c->id, c->seq, nbuf, indirect ? " indirect" : "", nring,
 			c->out_bytes, c->in_bytes,
-			c->expect == FZ_NX_GOOD ? "good" : c->expect == FZ_NX_BAD ? "bad" : "?",
+			c->expect == FZ_NX_GOOD	 ? "good"
+			: c->expect == FZ_NX_BAD ? "bad"
+						 : "?",
 			c->alias ? " alias" : "");
 	if (n->trace && getenv("FZ_TRACE_BUFS")) {
 		for (unsigned i = 0; i < nbuf; i++)
 			fprintf(stderr, "    %c %#llx+%u\n", buf[i].write ? 'w' : 'r',
 				(unsigned long long)buf[i].gpa, buf[i].len);
 		if (indirect)
-			fprintf(stderr, "    table %#llx+%u\n", (unsigned long long)tab_gpa, 16 * ntab);
+			fprintf(stderr, "    table %#llx+%u\n", (unsigned long long)tab_gpa,
+				16 * ntab);
 	}
 	return c;
 fail:
@@ -679,7 +692,8 @@ void fz_nq_collect(struct fz_net *n, struct fz_nq *q)
 
 			if (!q->dirty)
 				FZ_CHECK(id < q->size && q->ch[id].live,
-					 "queue %u: used[%u] returns id %u, which is not outstanding",
+					 "queue %u: used[%u] returns id %u, which is not "
+					 "outstanding",
 					 q->qidx, (uint16_t)(q->used_idx + k), id);
 			if (id < q->size && q->ch[id].live) {
 				add_cpl(q, (uint16_t)id, len);
@@ -753,8 +767,8 @@ void fz_nq_check_unconsumed(const struct fz_nq *q, const struct vq_state *st)
 				 "(device stopped at avail %u)",
 				 q->qidx, c->id, c->start, st->avail_idx);
 		} else {
-			uint32_t left = pdist(q, st->avail_idx, st->avail_wrap, q->next_slot,
-					      q->next_wrap);
+			uint32_t left =
+				pdist(q, st->avail_idx, st->avail_wrap, q->next_slot, q->next_wrap);
 
 			FZ_CHECK(pdist(q, st->avail_idx, st->avail_wrap, c->start, c->start_wrap) <
 					 left,

@@ -142,12 +142,33 @@ static void dict(const char *target, const char *text)
 #define F_GUEST_ALL (F_GCSUM | F_GTSO4 | F_GTSO6 | F_GECN | F_GUFO)
 
 /* ops (enum fz_nop) */
-enum { OP_POST, OP_POSTN, OP_RUN, OP_INJECT, OP_DRAIN, OP_SNDBUF, OP_CLOSE, OP_FLIP, OP_RESTART,
-       OP_EVENT };
+enum {
+	OP_POST,
+	OP_POSTN,
+	OP_RUN,
+	OP_INJECT,
+	OP_DRAIN,
+	OP_SNDBUF,
+	OP_CLOSE,
+	OP_FLIP,
+	OP_RESTART,
+	OP_EVENT
+};
 
 /* tweaks (enum fz_ntweak) */
-enum { TW_NONE, TW_WRITABLE, TW_ORDER, TW_ZERO, TW_HOLE, TW_ALIAS, TW_SHORT, TW_HDR_ONLY,
-       TW_LONG, TW_ONE_BYTE, TW_IND_NONEG };
+enum {
+	TW_NONE,
+	TW_WRITABLE,
+	TW_ORDER,
+	TW_ZERO,
+	TW_HOLE,
+	TW_ALIAS,
+	TW_SHORT,
+	TW_HDR_ONLY,
+	TW_LONG,
+	TW_ONE_BYTE,
+	TW_IND_NONEG
+};
 
 /* shape bits */
 #define SH_NB(n) ((unsigned)(n) - 1u)
@@ -199,9 +220,9 @@ static void hdr12(uint8_t *p, const struct hd *h)
 
 /* Ethernet + IPv4 + TCP-ish prefix for payloads (36 bytes) */
 static const uint8_t eth_pfx[36] = {
-	0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef, 0x08, 0x00,
-	0x45, 0x00, 0x00, 0x54, 0x00, 0x01, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00,
-	0x0a, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x02, 0x30, 0x39,
+	0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef,
+	0x08, 0x00, 0x45, 0x00, 0x00, 0x54, 0x00, 0x01, 0x40, 0x00, 0x40, 0x06,
+	0x00, 0x00, 0x0a, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x02, 0x30, 0x39,
 };
 
 /* engine header: features, queue size selector, backend byte, misc (layout flag) */
@@ -416,10 +437,10 @@ static void gen_tx(void)
 
 	clean(t);
 
-#define START(feat, size, be) \
-	do { \
-		g.n = 0; \
-		head(&g, feat, size, be, 0); \
+#define START(feat, size, be)                                                                      \
+	do {                                                                                       \
+		g.n = 0;                                                                           \
+		head(&g, feat, size, be, 0);                                                       \
 	} while (0)
 
 	START(v1, 4, BE_ALL);
@@ -510,8 +531,8 @@ static void gen_tx(void)
 	emit(t, "F6-gso-not-negotiated", &g);
 
 	START(v1, 8, BE_ALL);
-	post_tx(&g, SH_NB(2), TW_NONE, 1500, &(struct hd){ NEEDS_CSUM, GSO_TCPV6, 74, 0, 54, 16, 0 },
-		SP_HDR_FIRST);
+	post_tx(&g, SH_NB(2), TW_NONE, 1500,
+		&(struct hd){ NEEDS_CSUM, GSO_TCPV6, 74, 0, 54, 16, 0 }, SP_HDR_FIRST);
 	post_tx(&g, SH_NB(2), TW_NONE, 1500, &(struct hd){ 0, GSO_TCPV4, 54, 1448, 0, 0, 0 },
 		SP_HDR_FIRST);
 	run(&g, 8);
@@ -568,9 +589,9 @@ static void gen_tx(void)
 	layout_holey(&g);
 	post_tx(&g, SH_NB(2), TW_HOLE, 100, &H0, SP_HDR_FIRST);
 	u8(&g, 1);
-	u8(&g, 7);     /* fz_addr: gap after a chunk */
+	u8(&g, 7); /* fz_addr: gap after a chunk */
 	u8(&g, 3);
-	u8(&g, 0);     /* keep the length */
+	u8(&g, 0); /* keep the length */
 	post_tx(&g, SH_NB(2) | SH_CROSS, TW_NONE, 100, &H0, SP_HDR_FIRST);
 	u8(&g, 0);
 	u8(&g, 5);
@@ -705,10 +726,10 @@ static void gen_rx(void)
 
 	clean(t);
 
-#define START(feat, size) \
-	do { \
-		g.n = 0; \
-		head(&g, feat, size, BE_ALL, 0); \
+#define START(feat, size)                                                                          \
+	do {                                                                                       \
+		g.n = 0;                                                                           \
+		head(&g, feat, size, BE_ALL, 0);                                                   \
 	} while (0)
 
 	START(v1, 4);
@@ -812,8 +833,7 @@ static void gen_rx(void)
 	post_rx(&g, SH_NB(1), TW_NONE, 2000, 0);
 	post_rx(&g, SH_NB(1), TW_NONE, 2000, 0);
 	inject(&g, IN_ORDINARY, 1000, &gtso, 1);
-	inject(&g, IN_ORDINARY, 1000,
-	       &(struct hd){ NEEDS_CSUM, GSO_UDP, 0, 1400, 34, 6, 0 }, 1);
+	inject(&g, IN_ORDINARY, 1000, &(struct hd){ NEEDS_CSUM, GSO_UDP, 0, 1400, 34, 6, 0 }, 1);
 	inject(&g, IN_ORDINARY, 1000, &H0, 1);
 	run(&g, 8);
 	emit(t, "F6-rx-gso-not-negotiated", &g);
@@ -922,10 +942,35 @@ static void gen_rx(void)
 
 /* ---- vnet_ops ---------------------------------------------------------------- */
 
-enum { VO_SETUP, VO_POST, VO_POSTN, VO_CTRL, VO_INJECT, VO_RUN, VO_DRAIN, VO_VU, VO_FLIP,
-       VO_EVENT, VO_SNDBUF, VO_CLOSE, VO_RECONNECT };
-enum { VV_GET_BASE, VV_KICK, VV_CALL, VV_ERR, VV_MEM_SAME, VV_MEM_LESS, VV_RESET, VV_ENABLE,
-       VV_FEATURES, VV_CONFIG, VV_BASE, VV_RAW };
+enum {
+	VO_SETUP,
+	VO_POST,
+	VO_POSTN,
+	VO_CTRL,
+	VO_INJECT,
+	VO_RUN,
+	VO_DRAIN,
+	VO_VU,
+	VO_FLIP,
+	VO_EVENT,
+	VO_SNDBUF,
+	VO_CLOSE,
+	VO_RECONNECT
+};
+enum {
+	VV_GET_BASE,
+	VV_KICK,
+	VV_CALL,
+	VV_ERR,
+	VV_MEM_SAME,
+	VV_MEM_LESS,
+	VV_RESET,
+	VV_ENABLE,
+	VV_FEATURES,
+	VV_CONFIG,
+	VV_BASE,
+	VV_RAW
+};
 #define VO_C_PROTO 0x01
 #define VO_C_ACK 0x02
 #define VO_C_NOCALL 0x04
@@ -969,8 +1014,7 @@ static void vo_post_rx(struct gen *g, unsigned shape, unsigned len)
 	u8(g, 0);
 }
 
-static void vo_inject(struct gen *g, unsigned lmode, unsigned lop, const struct hd *h,
-		      unsigned cnt)
+static void vo_inject(struct gen *g, unsigned lmode, unsigned lop, const struct hd *h, unsigned cnt)
 {
 	/* same operands as OP_INJECT: patch the op byte */
 	size_t at = g->n;
@@ -996,12 +1040,12 @@ static void gen_vnet(void)
 
 	clean(t);
 
-#define START(feat, size, choice) \
-	do { \
-		g.n = 0; \
-		head(&g, feat, size, BE_ALL, 0); \
-		u8(&g, choice); \
-		u8(&g, VO_SETUP); \
+#define START(feat, size, choice)                                                                  \
+	do {                                                                                       \
+		g.n = 0;                                                                           \
+		head(&g, feat, size, BE_ALL, 0);                                                   \
+		u8(&g, choice);                                                                    \
+		u8(&g, VO_SETUP);                                                                  \
 	} while (0)
 
 	START(base, 8, 0);
@@ -1048,6 +1092,19 @@ static void gen_vnet(void)
 	u8(&g, VO_DRAIN);
 	vo_vu(&g, VV_FEATURES);
 	u16(&g, base);
+	u8(&g, 0);
+	vo_vu(&g, VV_GET_BASE);
+	u8(&g, 0);
+	vo_vu(&g, VV_GET_BASE);
+	u8(&g, 1);
+	vo_vu(&g, VV_FEATURES);
+	u16(&g, base | F_PACKED);
+	u8(&g, 0);
+	vo_vu(&g, VV_FEATURES);
+	u16(&g, F_GTSO4); /* raw: GUEST_TSO4 without GUEST_CSUM */
+	u8(&g, 1);
+	vo_vu(&g, VV_KICK);
+	u8(&g, 0);
 	u8(&g, VO_RECONNECT);
 	u8(&g, VO_SETUP);
 	vo_run(&g, 1, 8);
@@ -1101,8 +1158,8 @@ static void gen_vnet(void)
 	emit(t, "ctrl-ok", &g);
 
 	START(base | F_CTRL, 8, VO_C_CTRL_ALL);
-	vo_ctrl(&g, 0, 0, (const uint8_t *)"\x01", 1, 0);  /* no ack buffer */
-	vo_ctrl(&g, 0, 0, NULL, 0, 1 << 2);               /* class+cmd, no data */
+	vo_ctrl(&g, 0, 0, (const uint8_t *)"\x01", 1, 0); /* no ack buffer */
+	vo_ctrl(&g, 0, 0, NULL, 0, 1 << 2); /* class+cmd, no data */
 	vo_ctrl(&g, 0, 0, (const uint8_t *)"\x01", 1, (1 << 2) | 0x20); /* ack first */
 	vo_run(&g, 2, 8);
 	emit(t, "G1-missing-header-or-ack", &g);
