@@ -46,6 +46,9 @@
 #   --cases LIST         sink,g2tap,tap2g,tso (default all)
 #   --rings LIST         split,packed (default both)
 #   --sizes LIST         64,1518 (default both; tso ignores it)
+#   --repeat N           measure each row N times, backends alternated, and
+#                        report the run with the median pps plus the spread
+#                        (default 1; mind --budget)
 #   --queue-size N       frontend ring size (virtio-user queue_size, default 1024)
 #   --txqueuelen N       TAP queue length, both backends (default 1000)
 #   --backend-cpu N      default 0
@@ -91,7 +94,7 @@ usage_die() { printf '%s: usage error: %s\n' "$prog" "$*" >&2; exit 2; }
 
 # ------------------------------------------------------------------ options
 QUICK=0 WARM='' WIN='' CASES=sink,g2tap,tap2g,tso RINGS=split,packed SIZES=64,1518
-QSIZE=1024 TXQLEN=1000 BCPU=0 FCPU=1 BUDGET='' OUT='' KEEP=0 PROFILE=0 WAITQ=0
+QSIZE=1024 TXQLEN=1000 BCPU=0 FCPU=1 BUDGET='' OUT='' KEEP=0 PROFILE=0 WAITQ=0 REPEAT=1
 VH_BIN=$REPO/build/release/net/vhostile-net
 BLAST=$REPO/build/release/bench/vh_pktblast
 while [ $# -gt 0 ]; do
@@ -113,6 +116,7 @@ while [ $# -gt 0 ]; do
 	--keep) KEEP=1; shift ;;
 	--profile) PROFILE=1; shift ;;
 	--wait-quiet) WAITQ=${2:?}; shift 2 ;;
+	--repeat) REPEAT=${2:?}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage_die "unknown argument '$1' (--help)" ;;
 	esac
@@ -127,9 +131,10 @@ isint() { [[ $1 =~ ^[0-9]+$ ]]; }
 if ! { isnum "$WARM" && isnum "$WIN" && isint "$BUDGET"; }; then
 	usage_die "--warmup/--seconds/--budget: numbers"
 fi
-if ! { isint "$QSIZE" && isint "$TXQLEN" && isint "$BCPU" && isint "$FCPU" && isint "$WAITQ"; }; then
+if ! { isint "$QSIZE" && isint "$TXQLEN" && isint "$BCPU" && isint "$FCPU" && isint "$WAITQ" && isint "$REPEAT"; }; then
 	usage_die "numeric option expected"
 fi
+[ "$REPEAT" -ge 1 ] || usage_die "--repeat N, N >= 1"
 [ "$BCPU" != "$FCPU" ] || usage_die "--backend-cpu and --frontend-cpu must differ"
 for c in ${CASES//,/ }; do case $c in sink | g2tap | tap2g | tso) ;; *) usage_die "case '$c'" ;; esac; done
 for r in ${RINGS//,/ }; do case $r in split | packed) ;; *) usage_die "ring '$r'" ;; esac; done
@@ -285,7 +290,7 @@ fi
 {
 	echo "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), kernel $(uname -r)"
 	echo "dpdk: $DPDK_VER (dpdk-testpmd $(command -v dpdk-testpmd))"
-	echo "vhostile-net: $VH_BIN ($("$VH_BIN" --version 2>&1 | head -1))"
+	echo "vhostile-net: $VH_BIN ($("$VH_BIN" --version 2>&1 | sed -n 1p))"
 	echo "settings: warm-up ${WARM}s, window ${WIN}s, frontend queue_size $QSIZE, TAP txqueuelen $TXQLEN, backend CPU $BCPU, frontend CPU $FCPU"
 	echo "machine at start: $Q0"
 } >"$WORK/machine.txt"
@@ -356,7 +361,7 @@ vh_stats() {
 	for ((i = 0; i < 200; i++)); do
 		if [ "$(grep -c '^{"time"' "$f" || true)" -gt "$before" ]; then
 			line=$(grep '^{"time"' "$f" | tail -1)
-			printf '%s' "$line" | grep -o "\"$dir\":{[^}]*}" | head -1 |
+			printf '%s' "$line" | grep -o "\"$dir\":{[^}]*}" | awk 'NR == 1' |
 				awk -F'[:,]' '{ for (i = 1; i < NF; i++) { if ($i ~ /"packets"/) p = $(i + 1); if ($i ~ /"bytes"/) b = $(i + 1) } print p, b }'
 			return 0
 		fi
@@ -622,7 +627,7 @@ profile_run() {
 				dt, n, n / dt, 100 * cpu / dt, (n > 0 ? cpu * 1e9 / n : 0) }'
 		echo "perf (cpu-clock samples, self time, top 30; [k] = kernel, [.] = user):"
 		perf report -i "$WORK/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null |
-			grep -E '^ +[0-9.]+%' | head -30
+			grep -E '^ +[0-9.]+%' | awk 'NR <= 30'
 	} | tee -a "$WORK/profile.txt"
 
 	# 2. callgrind on a second, unsandboxed instance (valgrind needs syscalls
@@ -654,11 +659,11 @@ profile_run() {
 			printf "callgrind window: %d packets, %d instructions (Ir, user space): %.0f instructions per packet\n", n, ir, ir / n }'
 		echo "callgrind (self Ir per packet, top 25):"
 		callgrind_annotate --threshold=100 --inclusive=no "$WORK/callgrind.out.1" 2>/dev/null |
-			grep -E '^ *[0-9,]+ \(' | grep -v -E 'PROGRAM TOTALS|clone.S|pthread_create.c' | head -25 |
+			grep -E '^ *[0-9,]+ \(' | grep -v -E 'PROGRAM TOTALS|clone.S|pthread_create.c' | awk 'NR <= 25' |
 			awk -v n=$((p1 - p0)) '{ x = $1; gsub(",", "", x); sub(/^ *[0-9,]+ \( *[0-9.]+%\) */, ""); printf "%8.1f  %s\n", x / n, $0 }'
 		echo "callgrind (inclusive Ir per packet, top 20):"
 		callgrind_annotate --threshold=100 --inclusive=yes "$WORK/callgrind.out.1" 2>/dev/null |
-			grep -E '^ *[0-9,]+ \(' | grep -v -E 'PROGRAM TOTALS|clone.S|pthread_create.c' | head -20 |
+			grep -E '^ *[0-9,]+ \(' | grep -v -E 'PROGRAM TOTALS|clone.S|pthread_create.c' | awk 'NR <= 20' |
 			awk -v n=$((p1 - p0)) '{ x = $1; gsub(",", "", x); sub(/^ *[0-9,]+ \( *[0-9.]+%\) */, ""); printf "%8.1f  %s\n", x / n, $0 }'
 	} | tee -a "$WORK/profile.txt"
 	if [ -n "$OUT" ]; then
@@ -683,34 +688,56 @@ for c in ${CASES//,/ }; do
 		fi
 	done
 done
-# Worst-case seconds one row takes: two runs of start-up (~3 s), warm-up,
-# window, sampling and stop (~2 s).
-ROW_COST=$(awk -v w="$WARM" -v d="$WIN" 'BEGIN { printf "%d", 2 * (w + d + 5) + 0.999 }')
+# Worst-case seconds one row takes: per repetition two runs of start-up
+# (~3 s), warm-up, window, sampling and stop (~2 s).
+ROW_COST=$(awk -v w="$WARM" -v d="$WIN" -v r="$REPEAT" 'BEGIN { printf "%d", r * 2 * (w + d + 5) + 0.999 }')
+
+# pick_median "pps gbps cpu oth" lines on stdin -> the line with the median
+# pps (lower median for an even count) and the spread (max-min)/median in %
+# appended; "- - - - -" if no run produced numbers.
+pick_median() {
+	awk '$1 ~ /^[0-9]/' | sort -n -k1,1 | awk '
+		{ l[NR] = $0; p[NR] = $1 }
+		END {
+			if (NR == 0) { print "- - - - -"; exit }
+			m = int((NR + 1) / 2)
+			printf "%s %s\n", l[m], ((NR > 1 && p[m] > 0) ? sprintf("%.0f", 100 * (p[NR] - p[1]) / p[m]) : "-")
+		}'
+}
 
 LOADED_ROWS=0
 FOREIGN_MAX=15 # % of one CPU used by others during a window that marks the row
 RESULTS=$WORK/results.tsv
-printf 'case\tring\tframe\tvh_pps\tvh_gbps\tvh_cpu\tdpdk_pps\tdpdk_gbps\tdpdk_cpu\tratio\tothers_cpu\n' >"$RESULTS"
+printf 'case\tring\tframe\tvh_pps\tvh_gbps\tvh_cpu\tdpdk_pps\tdpdk_gbps\tdpdk_cpu\tratio\tothers_cpu\tvh_spread\tdpdk_spread\n' >"$RESULTS"
+printf 'case\tring\tframe\tbackend\trepetition\tpps\tgbps\tcpu\tothers_cpu\n' >"$WORK/runs.tsv"
 for row in "${ROWS[@]}"; do
 	read -r c ring s <<<"$row"
 	if [ "$(remaining)" -lt "$ROW_COST" ]; then
 		log "$c/$ring/$s: skipped (time budget ${BUDGET}s)"
-		printf '%s\t%s\t%s\tskipped\t-\t-\t-\t-\t-\t-\t-\n' "$c" "$ring" "$s" >>"$RESULTS"
+		printf '%s\t%s\t%s\tskipped\t-\t-\t-\t-\t-\t-\t-\t-\t-\n' "$c" "$ring" "$s" >>"$RESULTS"
 		continue
 	fi
-	measure "$c" "$ring" "$s" vh
-	read -r vp vg vc vf <<<"$M_RES"
-	measure "$c" "$ring" "$s" dpdk
-	read -r dp dg dc df <<<"$M_RES"
+	vruns='' druns=''
+	for ((rep = 1; rep <= REPEAT; rep++)); do
+		# Alternate the backends so slow drifts of the machine hit both.
+		measure "$c" "$ring" "$s" vh
+		vruns+="$M_RES"$'\n'
+		printf '%s\t%s\t%s\tvhostile\t%s\t%s\n' "$c" "$ring" "$s" "$rep" "${M_RES// /$'\t'}" >>"$WORK/runs.tsv"
+		measure "$c" "$ring" "$s" dpdk
+		druns+="$M_RES"$'\n'
+		printf '%s\t%s\t%s\tdpdk\t%s\t%s\n' "$c" "$ring" "$s" "$rep" "${M_RES// /$'\t'}" >>"$WORK/runs.tsv"
+	done
+	read -r vp vg vc _ vs <<<"$(printf '%s' "$vruns" | pick_median)"
+	read -r dp dg dc _ ds <<<"$(printf '%s' "$druns" | pick_median)"
 	ratio=$(awk -v a="$vp" -v b="$dp" 'BEGIN { if (a ~ /^[0-9]/ && b ~ /^[0-9]/ && b > 0) printf "%.2f", a / b; else print "-" }')
-	oth=$(awk -v a="$vf" -v b="$df" 'BEGIN { a += 0; b += 0; print (a > b ? a : b) }')
+	oth=$(printf '%s%s' "$vruns" "$druns" | awk '{ x = $4 + 0; if (x > m) m = x } END { print m + 0 }')
 	if [ "$oth" -gt "$FOREIGN_MAX" ]; then
 		s="$s*"
 		LOADED_ROWS=1
 	fi
 	log "$c/$ring/$s: vhostile $vp pps ${vc}% cpu, dpdk $dp pps ${dc}% cpu, ratio $ratio, others ${oth}% cpu"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$ring" "$s" "$vp" "$vg" "$vc" "$dp" "$dg" "$dc" \
-		"$ratio" "$oth" >>"$RESULTS"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$ring" "$s" "$vp" "$vg" "$vc" \
+		"$dp" "$dg" "$dc" "$ratio" "$oth" "$vs" "$ds" >>"$RESULTS"
 done
 
 # ---------------------------------------------------------- clean stop
@@ -719,7 +746,10 @@ for w in "$VHN_W" "$VHT_W"; do
 	forget_wrapper "$w"
 done
 grep -h -o -E 'Sanitizer.*|runtime error.*|"broken":true' "$WORK"/vh-*.log >&2 || true
-Q1=$(quiet_status)
+# The load average now includes this run: only other processes count here;
+# the per-row oth% column is the real check.
+Q1=$(busy_procs)
+if [ -n "$Q1" ]; then Q1="NOT quiet (running: $Q1)"; else Q1="no fuzz_*/afl-fuzz/qemu processes"; fi
 echo "machine at end: $Q1" >>"$WORK/machine.txt"
 
 # ------------------------------------------------------------------ table
@@ -731,13 +761,20 @@ echo "machine at end: $Q1" >>"$WORK/machine.txt"
 	echo "# pps/Gbps/cpu%: vhostile-net (event-driven) | DPDK reference (busy-polling); ratio = vhostile pps / DPDK pps;"
 	echo "# eff = ratio of packets per backend CPU-second; oth% = CPU used by everything else (worst of the two windows)"
 	echo "# frame = on-the-wire size incl. FCS (64 = 60 B, 1518 = 1514 B Ethernet frames; tso: 65000 B frames)"
-	printf '%-6s %-6s %6s | %11s %7s %5s | %11s %7s %5s | %6s %6s %5s\n' case ring frame \
+	if [ "$REPEAT" -gt 1 ]; then
+		echo "# each cell: the run with the median pps of $REPEAT (backends alternated); vh+-/dp+- = (max-min)/median pps in %"
+	fi
+	printf '%-6s %-6s %6s | %11s %7s %5s | %11s %7s %5s | %6s %6s %5s' case ring frame \
 		vh_pps vh_Gbps vh_cpu dpdk_pps dp_Gbps dp_cpu ratio eff oth%
-	tail -n +2 "$RESULTS" | while IFS=$'\t' read -r c ring s vp vg vc dp dg dc ratio oth; do
+	[ "$REPEAT" -gt 1 ] && printf ' %5s %5s' vh+- dp+-
+	echo
+	tail -n +2 "$RESULTS" | while IFS=$'\t' read -r c ring s vp vg vc dp dg dc ratio oth vs ds; do
 		eff=$(awk -v a="$vp" -v ac="$vc" -v b="$dp" -v bc="$dc" 'BEGIN {
 			if (a ~ /^[0-9]/ && b ~ /^[0-9]/ && b > 0 && ac > 0 && bc > 0) printf "%.2f", (a / ac) / (b / bc); else print "-" }')
-		printf '%-6s %-6s %6s | %11s %7s %5s | %11s %7s %5s | %6s %6s %5s\n' "$c" "$ring" "$s" \
+		printf '%-6s %-6s %6s | %11s %7s %5s | %11s %7s %5s | %6s %6s %5s' "$c" "$ring" "$s" \
 			"$vp" "$vg" "$vc" "$dp" "$dg" "$dc" "$ratio" "$eff" "$oth"
+		[ "$REPEAT" -gt 1 ] && printf ' %5s %5s' "$vs" "$ds"
+		echo
 	done
 	for f in rss-null rss-tap; do
 		[ -s "$WORK/$f.txt" ] || continue
@@ -748,7 +785,7 @@ echo "machine at end: $Q1" >>"$WORK/machine.txt"
 
 if [ -n "$OUT" ]; then
 	mkdir -p "$OUT"
-	cp "$WORK/table.txt" "$RESULTS" "$WORK/machine.txt" "$OUT/"
+	cp "$WORK/table.txt" "$RESULTS" "$WORK/runs.tsv" "$WORK/machine.txt" "$OUT/"
 	mkdir -p "$OUT/logs"
 	cp "$WORK"/*.log "$WORK"/*.cmdline "$OUT/logs/" 2>/dev/null || true
 	log "results in $OUT"
