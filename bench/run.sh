@@ -65,13 +65,14 @@
 #                        column is the CPU time everything but the backend,
 #                        frontend and generator used during the windows, and
 #                        rows where it exceeds 15% of a CPU are marked '*' 
-#   --profile            no table: profile vhostile-net on guest->sink, 64 B,
-#                        split ring (frontend txonly as above): `perf record`
+#   --profile            no table: profile vhostile-net on the first of --cases
+#                        (sink or g2tap; default sink), 64 B, first of --rings
+#                        (frontend txonly as above): `perf record`
 #                        (cpu-clock sampling, DWARF call graphs) top functions
 #                        and CPU ns per packet; then `valgrind --tool=callgrind`
 #                        instructions per packet (Ir counted between a zero and
 #                        a dump / packets counted between the same instants;
-#                        this instance runs with --no-sandbox)
+#                        this instance runs with --no-sandbox; sink only)
 #   -h, --help
 # Binaries missing -> built with `cmake --preset release` first.
 # Exit: 0 table printed, 1 error, 2 usage.
@@ -599,36 +600,49 @@ measure() {
 # --------------------------------------------------------------- profile
 # profile_run: see --profile.  Output to stdout (and $WORK/profile.txt).
 profile_run() {
-	local p0 p1 t0 t1 c0 c1 w pid ir i
+	local p0 p1 t0 t1 c0 c1 w pid ir i pc pr psock ppid plog
 	command -v perf >/dev/null 2>&1 || die "--profile needs perf (apt-get install linux-perf)"
 	command -v valgrind >/dev/null 2>&1 || die "--profile needs valgrind"
+	pc=${CASES%%,*} pr=${RINGS%%,*}
+	case $pc in
+	sink) psock=$SOCK_VN ppid=$VHN_PID plog=$WORK/vh-null.log ;;
+	g2tap) psock=$SOCK_VT ppid=$VHT_PID plog=$WORK/vh-tap.log ;;
+	*) die "--profile: case sink or g2tap, not '$pc'" ;;
+	esac
 	{
-		echo "# vhostile-net profile: guest->sink, 60 B Ethernet frames (64 B on the wire), split ring, event-driven"
+		echo "# vhostile-net profile: $pc, 60 B Ethernet frames (64 B on the wire), $pr ring, event-driven"
 		sed 's/^/# /' "$WORK/machine.txt"
 	} >"$WORK/profile.txt"
 
 	# 1. perf on the real (sandboxed, pinned) daemon at full speed.
 	RUN=$((RUN + 1))
-	start_frontend sink split 60 "$SOCK_VN" || die "frontend did not start"
+	start_frontend "$pc" "$pr" 60 "$psock" || die "frontend did not start"
 	sleep "$WARM"
-	read -r p0 _ <<<"$(vh_stats "$VHN_PID" "$WORK/vh-null.log" tx)"
-	c0=$(cpu_ticks "$VHN_PID")
+	read -r p0 _ <<<"$(vh_stats "$ppid" "$plog" tx)"
+	c0=$(cpu_ticks "$ppid")
 	t0=$EPOCHREALTIME
-	perf record -q -F 999 -g --call-graph dwarf -p "$VHN_PID" -o "$WORK/perf.data" -- sleep "$WIN" \
+	perf record -q -F 999 -g --call-graph dwarf -p "$ppid" -o "$WORK/perf.data" -- sleep "$WIN" \
 		>"$WORK/perf-record.log" 2>&1 || die "perf record failed ($WORK/perf-record.log)"
 	t1=$EPOCHREALTIME
-	c1=$(cpu_ticks "$VHN_PID")
-	read -r p1 _ <<<"$(vh_stats "$VHN_PID" "$WORK/vh-null.log" tx)"
+	c1=$(cpu_ticks "$ppid")
+	read -r p1 _ <<<"$(vh_stats "$ppid" "$plog" tx)"
 	stop_frontend
 	{
 		awk -v p0="$p0" -v p1="$p1" -v t0="$t0" -v t1="$t1" -v c0="$c0" -v c1="$c1" -v tck="$TCK" 'BEGIN {
 			dt = t1 - t0; n = p1 - p0; cpu = (c1 - c0) / tck
 			printf "perf window %.2f s: %d packets, %.0f pps, backend CPU %.0f%%, %.0f ns of backend CPU per packet\n",
 				dt, n, n / dt, 100 * cpu / dt, (n > 0 ? cpu * 1e9 / n : 0) }'
+		echo "perf (cpu-clock samples, self time by DSO):"
+		perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
+			grep -E '^ +[0-9.]+%' | awk 'NR <= 8'
 		echo "perf (cpu-clock samples, self time, top 30; [k] = kernel, [.] = user):"
 		perf report -i "$WORK/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null |
 			grep -E '^ +[0-9.]+%' | awk 'NR <= 30'
 	} | tee -a "$WORK/profile.txt"
+	if [ "$pc" != sink ]; then
+		[ -z "$OUT" ] || { mkdir -p "$OUT" && cp "$WORK/profile.txt" "$OUT/profile-$pc-$pr.txt"; }
+		return 0
+	fi
 
 	# 2. callgrind on a second, unsandboxed instance (valgrind needs syscalls
 	#    the seccomp list does not allow).
@@ -643,7 +657,7 @@ profile_run() {
 	done
 	[ -S "$sock" ] || die "vhostile-net under valgrind: no socket after 20 s"
 	pid=$(child_of "$w")
-	start_frontend sink split 60 "$sock" || die "frontend did not start (callgrind)"
+	start_frontend sink "$pr" 60 "$sock" || die "frontend did not start (callgrind)"
 	sleep 3
 	read -r p0 _ <<<"$(vh_stats "$pid" "$WORK/vh-cg.log" tx)"
 	callgrind_control -z "$pid" >/dev/null
@@ -668,7 +682,8 @@ profile_run() {
 	} | tee -a "$WORK/profile.txt"
 	if [ -n "$OUT" ]; then
 		mkdir -p "$OUT"
-		cp "$WORK/profile.txt" "$WORK/callgrind.out.1" "$OUT/"
+		cp "$WORK/profile.txt" "$OUT/profile-$pc-$pr.txt"
+		cp "$WORK/callgrind.out.1" "$OUT/callgrind-$pc-$pr.out"
 		log "profile in $OUT"
 	fi
 }

@@ -58,7 +58,14 @@ void net_hdr_load(struct net_hdr *h, const void *raw, size_t size)
 {
 	struct virtio_net_hdr w = { 0 };
 
-	memcpy(&w, raw, size < sizeof(w) ? size : sizeof(w));
+	/* Fixed-size copies for the two real sizes (inlined moves on the hot
+	 * path); any other size is only seen by tests and fuzzers. */
+	if (size >= sizeof(w))
+		memcpy(&w, raw, sizeof(w));
+	else if (size == NET_HDR_LEGACY)
+		memcpy(&w, raw, NET_HDR_LEGACY);
+	else
+		memcpy(&w, raw, size);
 	h->flags = w.flags;
 	h->gso_type = w.gso_type;
 	h->hdr_len = le16toh(w.hdr_len);
@@ -80,7 +87,12 @@ void net_hdr_store(void *raw, size_t size, const struct net_hdr *h)
 		.num_buffers = htole16(h->num_buffers),
 	};
 
-	memcpy(raw, &w, size < sizeof(w) ? size : sizeof(w));
+	if (size >= sizeof(w))
+		memcpy(raw, &w, sizeof(w));
+	else if (size == NET_HDR_LEGACY)
+		memcpy(raw, &w, NET_HDR_LEGACY);
+	else
+		memcpy(raw, &w, size);
 }
 
 /* End of the checksum field, 32-bit: two u16 plus 2 cannot wrap. */
