@@ -6,8 +6,8 @@
  * that is tun_net_xmit into the queue the backend reads), as fast as one
  * core allows, for a bounded time.  No kernel pktgen module needed.
  *
- *   vh_pktblast IFNAME SECONDS [FRAME-LEN (60..9000, default 60)] [BATCH (1..256, default 64)]
- *               [BACKOFF-US (0..10000, default 50)]
+ *   vh_pktblast IFNAME SECONDS [FRAME-LEN (60..9000 or TSO 9001..65000, default 60)]
+ *               [BATCH (1..256, default 64)] [BACKOFF-US (0..10000, default 50)]
  *
  * Frames: broadcast destination, 02:00:00:00:66:01 source, 10.66.0.1 ->
  * 10.66.0.2 UDP, 16 flows (source port varies).  A full TAP queue drops the
@@ -17,10 +17,20 @@
  * refilling the guest's RX ring or no backend can deliver anything.  The TAP
  * queue stays (nearly) full, so the backend draining it is never starved
  * and its best rate is what gets measured.  Prints "sent N frames in S s (P pps)".
+ *
+ * TSO mode (FRAME-LEN > 9000): IPv4/TCP frames of that length, sent with a
+ * virtio-net header (PACKET_VNET_HDR: NEEDS_CSUM, GSO_TCPV4, MSS 1448) the
+ * way a local TCP sender hands a 64 KiB segment to a TSO-capable device.  A
+ * TAP whose reader enabled TSO4 (TUNSETOFFLOAD) queues it whole, header
+ * included, for the reader; otherwise the kernel segments it first (software
+ * GSO) and the reader gets MSS-sized frames.  (No qdisc bypass in this mode:
+ * the direct transmit path drops frames it would have to segment.)
  * Exit 0 ok, 1 error, 2 usage.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +41,8 @@
 #include <unistd.h>
 
 #define MAX_LEN 9000
+#define MAX_TSO_LEN 65000
+#define TSO_MSS 1448
 #define MAX_BATCH 256
 #define FLOWS 16
 
@@ -82,11 +94,61 @@ static void build(uint8_t *f, size_t len, unsigned flow)
 	memcpy(udp + 8, "vhostile-pktblast", 17);
 }
 
+/* IPv4/TCP frame of @len bytes for TSO mode; the TCP checksum field holds the
+ * pseudo-header sum (CHECKSUM_PARTIAL, completed per segment by the stack or
+ * by whoever receives the GSO frame). */
+static void build_tcp(uint8_t *f, size_t len, unsigned flow)
+{
+	uint8_t *ip = f + 14, *tcp = f + 34;
+	size_t tcplen = len - 34;
+	uint32_t s;
+	uint16_t c;
+
+	memset(f, 0, len);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, "\x02\x00\x00\x00\x66\x01", 6);
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((len - 14) >> 8);
+	ip[3] = (uint8_t)(len - 14);
+	ip[6] = 0x40; /* DF */
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, "\x0a\x42\x00\x01", 4);
+	memcpy(ip + 16, "\x0a\x42\x00\x02", 4);
+	c = csum(ip, 20);
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+	tcp[0] = 0x40;
+	tcp[1] = (uint8_t)flow;
+	tcp[2] = 0x13;
+	tcp[3] = 0x89;
+	tcp[7] = 1;        /* seq */
+	tcp[12] = 5 << 4;  /* data offset */
+	tcp[13] = 0x18;    /* PSH|ACK */
+	tcp[14] = 0xff;    /* window */
+	tcp[15] = 0xff;
+	s = 0x0a42 + 0x0001 + 0x0a42 + 0x0002 + 6 + (uint32_t)tcplen;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	tcp[16] = (uint8_t)(s >> 8);
+	tcp[17] = (uint8_t)s;
+}
+
 int main(int argc, char **argv)
 {
-	static uint8_t frames[FLOWS][MAX_LEN];
+	static uint8_t frames[FLOWS][MAX_TSO_LEN];
 	static struct mmsghdr msg[MAX_BATCH];
-	static struct iovec iov[MAX_BATCH];
+	static struct iovec iov[MAX_BATCH][2];
+	struct virtio_net_hdr vh = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+		.hdr_len = 54,
+		.gso_size = TSO_MSS,
+		.csum_start = 34,
+		.csum_offset = 16,
+	};
+	bool tso;
 	struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_halen = 6 };
 	unsigned long long sent = 0, full = 0;
 	unsigned batch = 64, backoff_us = 50;
@@ -105,7 +167,7 @@ int main(int argc, char **argv)
 		batch = (unsigned)atoi(argv[4]);
 	if (argc == 6)
 		backoff_us = (unsigned)atoi(argv[5]);
-	if (secs <= 0 || secs > 600 || len < 60 || len > MAX_LEN || batch < 1 || batch > MAX_BATCH ||
+	if (secs <= 0 || secs > 600 || len < 60 || len > MAX_TSO_LEN || batch < 1 || batch > MAX_BATCH ||
 	    backoff_us > 10000) {
 		fprintf(stderr, "pktblast: bad SECONDS, FRAME-LEN, BATCH or BACKOFF-US\n");
 		return 2;
@@ -121,18 +183,35 @@ int main(int argc, char **argv)
 		perror("pktblast: socket");
 		return 1;
 	}
-	/* Best effort: without it frames go through the TAP's (noqueue) qdisc path. */
-	if (setsockopt(s, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)))
+	tso = len > MAX_LEN;
+	/* Best effort: without it frames go through the TAP's qdisc.  Not in
+	 * TSO mode: the direct path drops what it would have to segment (a TAP
+	 * without TSO), the qdisc path segments it. */
+	if (!tso && setsockopt(s, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)))
 		perror("pktblast: PACKET_QDISC_BYPASS (continuing)");
-	for (unsigned i = 0; i < FLOWS; i++)
-		build(frames[i], len, i);
+	if (tso && setsockopt(s, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one))) {
+		perror("pktblast: PACKET_VNET_HDR");
+		return 1;
+	}
+	for (unsigned i = 0; i < FLOWS; i++) {
+		if (tso)
+			build_tcp(frames[i], len, i);
+		else
+			build(frames[i], len, i);
+	}
 	for (unsigned i = 0; i < batch; i++) {
-		iov[i].iov_base = frames[i % FLOWS];
-		iov[i].iov_len = len;
+		unsigned k = 0;
+
+		if (tso) {
+			iov[i][k].iov_base = &vh;
+			iov[i][k++].iov_len = sizeof(vh);
+		}
+		iov[i][k].iov_base = frames[i % FLOWS];
+		iov[i][k++].iov_len = len;
 		msg[i].msg_hdr.msg_name = &sa;
 		msg[i].msg_hdr.msg_namelen = sizeof(sa);
-		msg[i].msg_hdr.msg_iov = &iov[i];
-		msg[i].msg_hdr.msg_iovlen = 1;
+		msg[i].msg_hdr.msg_iov = iov[i];
+		msg[i].msg_hdr.msg_iovlen = k;
 	}
 
 	t0 = now_s();

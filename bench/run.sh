@@ -28,6 +28,15 @@
 #          GSO; 1446 is the largest segment net_tap accepts on a 1500 MTU).
 #          pps = guest frames/s taken by the backend, Gbps = bytes the TAP
 #          accepted.
+#   tsorx  TAP->guest with 64 KiB-class TSO frames: vh_pktblast sends 65000 B
+#          IPv4/TCP frames with a GSO virtio-net header (PACKET_VNET_HDR) into
+#          the TAP; the frontend (rxonly, Rx offloads TCP/UDP checksum, LRO and
+#          scatter, 0x201c: it negotiates
+#          GUEST_TSO4/6 and GUEST_CSUM) takes them.  vhostile-net enables TSO
+#          on its TAP from the guest's offloads, so the frames reach the guest
+#          whole; DPDK's net_tap negotiates no offloads, so the kernel segments
+#          them (software GSO) and the guest gets 1514 B frames.  pps = frames
+#          the guest received, Gbps = their bytes; ratio compares Gbps.
 # Frame sizes follow RFC 2544 (on the wire, FCS included): "64" = 60 B and
 # "1518" = 1514 B Ethernet frames (DPDK --txpkts / pktblast length); Gbps
 # counts Ethernet bytes without FCS.
@@ -43,7 +52,7 @@
 #   --quick              shorter warm-up and window (whole run < 3 min)
 #   --warmup S           seconds of traffic before the window (default 2; quick 1)
 #   --seconds S          measurement window (default 5; quick 1.5)
-#   --cases LIST         sink,g2tap,tap2g,tso (default all)
+#   --cases LIST         sink,g2tap,tap2g,tso,tsorx (default all)
 #   --rings LIST         split,packed (default both)
 #   --sizes LIST         64,1518 (default both; tso ignores it)
 #   --repeat N           measure each row N times, backends alternated, and
@@ -94,7 +103,7 @@ usage() { sed -n '/^# bench\/run.sh/,/^# Exit:/p' "$0" | sed 's/^# \{0,1\}//'; }
 usage_die() { printf '%s: usage error: %s\n' "$prog" "$*" >&2; exit 2; }
 
 # ------------------------------------------------------------------ options
-QUICK=0 WARM='' WIN='' CASES=sink,g2tap,tap2g,tso RINGS=split,packed SIZES=64,1518
+QUICK=0 WARM='' WIN='' CASES=sink,g2tap,tap2g,tso,tsorx RINGS=split,packed SIZES=64,1518
 QSIZE=1024 TXQLEN=1000 BCPU=0 FCPU=1 BUDGET='' OUT='' KEEP=0 PROFILE=0 WAITQ=0 REPEAT=1
 VH_BIN=$REPO/build/release/net/vhostile-net
 BLAST=$REPO/build/release/bench/vh_pktblast
@@ -137,7 +146,7 @@ if ! { isint "$QSIZE" && isint "$TXQLEN" && isint "$BCPU" && isint "$FCPU" && is
 fi
 [ "$REPEAT" -ge 1 ] || usage_die "--repeat N, N >= 1"
 [ "$BCPU" != "$FCPU" ] || usage_die "--backend-cpu and --frontend-cpu must differ"
-for c in ${CASES//,/ }; do case $c in sink | g2tap | tap2g | tso) ;; *) usage_die "case '$c'" ;; esac; done
+for c in ${CASES//,/ }; do case $c in sink | g2tap | tap2g | tso | tsorx) ;; *) usage_die "case '$c'" ;; esac; done
 for r in ${RINGS//,/ }; do case $r in split | packed) ;; *) usage_die "ring '$r'" ;; esac; done
 for s in ${SIZES//,/ }; do case $s in 64 | 1518) ;; *) usage_die "size '$s' (64 or 1518)" ;; esac; done
 case $QSIZE in 256 | 512 | 1024 | 2048 | 4096) ;; *) usage_die "--queue-size 256..4096, power of two" ;; esac
@@ -386,7 +395,7 @@ counters() {
 	sink/dpdk) dpdk_stats "$BE_PREFIX" 0 | awk '{ print $1, $2 }' ;;
 	g2tap/vh) tap_stats "$TAPV" | awk '{ print $1, $2 }' ;;
 	g2tap/dpdk) tap_stats "$TAPD" | awk '{ print $1, $2 }' ;;
-	tap2g/*) dpdk_stats "$FE_PREFIX" 0 | awk '{ print $1, $2 }' ;;
+	tap2g/* | tsorx/*) dpdk_stats "$FE_PREFIX" 0 | awk '{ print $1, $2 }' ;;
 	tso/vh)
 		a=$(vh_stats "$VHT_PID" "$WORK/vh-tap.log" tx | awk '{ print $1 }')
 		b=$(tap_stats "$TAPV" | awk '{ print $2 }')
@@ -503,6 +512,9 @@ start_frontend() {
 		args+=(-m 256 --vdev "$vdev" -- --forward-mode=txonly --txpkts="$size" --total-num-mbufs=32768) ;;
 	tap2g)
 		args+=(-m 256 --vdev "$vdev" -- --forward-mode=rxonly --total-num-mbufs=32768) ;;
+	tsorx)
+		args+=(-m 256 --vdev "$vdev" -- --forward-mode=rxonly --total-num-mbufs=32768
+			--rx-offloads=0x201c) ;;
 	tso)
 		args+=(-m 384 --vdev "net_pcap0,rx_pcap=$PCAP,infinite_rx=1" --vdev "$vdev" --
 			--forward-mode=csum --cmdline-file="$WORK/fe-tso.cmd" --mbuf-size=65535
@@ -537,7 +549,7 @@ measure() {
 	RUN=$((RUN + 1))
 	M_RES="- - - -"
 	len=$((size - 4))
-	[ "$c" = tso ] && len=$TSO_LEN
+	[ "$c" = tso ] || [ "$c" = tsorx ] && len=$TSO_LEN
 	if [ "$be" = vh ]; then
 		if [ "$c" = sink ]; then sock=$SOCK_VN pid=$VHN_PID; else sock=$SOCK_VT pid=$VHT_PID; fi
 	else
@@ -558,7 +570,7 @@ measure() {
 		[ "$be" = dpdk ] && stop_dpdk_backend
 		return 0
 	fi
-	if [ "$c" = tap2g ]; then
+	if [ "$c" = tap2g ] || [ "$c" = tsorx ]; then
 		local tap=$TAPV
 		[ "$be" = dpdk ] && tap=$TAPD
 		local gsecs
@@ -696,7 +708,7 @@ fi
 ROWS=()
 for c in ${CASES//,/ }; do
 	for ring in ${RINGS//,/ }; do
-		if [ "$c" = tso ]; then
+		if [ "$c" = tso ] || [ "$c" = tsorx ]; then
 			ROWS+=("$c $ring 65000")
 		else
 			for s in ${SIZES//,/ }; do ROWS+=("$c $ring $s"); done
@@ -744,7 +756,9 @@ for row in "${ROWS[@]}"; do
 	done
 	read -r vp vg vc _ vs <<<"$(printf '%s' "$vruns" | pick_median)"
 	read -r dp dg dc _ ds <<<"$(printf '%s' "$druns" | pick_median)"
-	ratio=$(awk -v a="$vp" -v b="$dp" 'BEGIN { if (a ~ /^[0-9]/ && b ~ /^[0-9]/ && b > 0) printf "%.2f", a / b; else print "-" }')
+	# TSO rows compare bytes (tsorx: the DPDK guest gets segments)
+	case $c in tso | tsorx) ra=$vg rb=$dg ;; *) ra=$vp rb=$dp ;; esac
+	ratio=$(awk -v a="$ra" -v b="$rb" 'BEGIN { if (a ~ /^[0-9]/ && b ~ /^[0-9]/ && b > 0) printf "%.2f", a / b; else print "-" }')
 	oth=$(printf '%s%s' "$vruns" "$druns" | awk '{ x = $4 + 0; if (x > m) m = x } END { print m + 0 }')
 	if [ "$oth" -gt "$FOREIGN_MAX" ]; then
 		s="$s*"
@@ -773,8 +787,9 @@ echo "machine at end: $Q1" >>"$WORK/machine.txt"
 	sed 's/^/# /' "$WORK/machine.txt"
 	case "$Q0$Q1" in *NOT*) echo "# NOTE: measured under load from other processes: numbers are indicative only" ;; esac
 	[ "$LOADED_ROWS" = 0 ] || echo "# rows marked * had other processes using > ${FOREIGN_MAX}% of a CPU during a window: not comparable"
-	echo "# pps/Gbps/cpu%: vhostile-net (event-driven) | DPDK reference (busy-polling); ratio = vhostile pps / DPDK pps;"
-	echo "# eff = ratio of packets per backend CPU-second; oth% = CPU used by everything else (worst of the two windows)"
+	echo "# pps/Gbps/cpu%: vhostile-net (event-driven) | DPDK reference (busy-polling); ratio = vhostile pps / DPDK pps"
+	echo "# (tso, tsorx: Gbps / Gbps); eff = the same ratio per backend CPU-second; oth% = CPU used by everything else"
+	echo "# (worst of the windows)"
 	echo "# frame = on-the-wire size incl. FCS (64 = 60 B, 1518 = 1514 B Ethernet frames; tso: 65000 B frames)"
 	if [ "$REPEAT" -gt 1 ]; then
 		echo "# each cell: the run with the median pps of $REPEAT (backends alternated); vh+-/dp+- = (max-min)/median pps in %"
@@ -784,7 +799,8 @@ echo "machine at end: $Q1" >>"$WORK/machine.txt"
 	[ "$REPEAT" -gt 1 ] && printf ' %5s %5s' vh+- dp+-
 	echo
 	tail -n +2 "$RESULTS" | while IFS=$'\t' read -r c ring s vp vg vc dp dg dc ratio oth vs ds; do
-		eff=$(awk -v a="$vp" -v ac="$vc" -v b="$dp" -v bc="$dc" 'BEGIN {
+		case $c in tso | tsorx) ea=$vg eb=$dg ;; *) ea=$vp eb=$dp ;; esac
+		eff=$(awk -v a="$ea" -v ac="$vc" -v b="$eb" -v bc="$dc" 'BEGIN {
 			if (a ~ /^[0-9]/ && b ~ /^[0-9]/ && b > 0 && ac > 0 && bc > 0) printf "%.2f", (a / ac) / (b / bc); else print "-" }')
 		printf '%-6s %-6s %6s | %11s %7s %5s | %11s %7s %5s | %6s %6s %5s' "$c" "$ring" "$s" \
 			"$vp" "$vg" "$vc" "$dp" "$dg" "$dc" "$ratio" "$eff" "$oth"
