@@ -153,9 +153,11 @@ case $QSIZE in 256 | 512 | 1024 | 2048 | 4096) ;; *) usage_die "--queue-size 256
 
 # ------------------------------------------------------------- preflight
 [ "$(id -u)" -eq 0 ] || die "must run as root (namespace, TAP, hugepages)"
+# Debian packages (idempotent; no network when everything is installed)
+{ "$REPO/scripts/deps.sh" && "$REPO/scripts/deps.sh" --bench; } >&2 || die "scripts/deps.sh failed"
 for c in dpdk-testpmd python3 ip taskset timeout pgrep awk mount umount; do
 	command -v "$c" >/dev/null 2>&1 ||
-		die "missing '$c' (Debian: apt-get install dpdk iproute2 util-linux procps python3)"
+		die "missing '$c' (Debian: scripts/deps.sh --bench)"
 done
 [ -c /dev/net/tun ] || die "no /dev/net/tun"
 HP=/sys/kernel/mm/hugepages/hugepages-2048kB

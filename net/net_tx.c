@@ -81,11 +81,19 @@ static enum net_drop tx_prepare(struct vnet_qp *qp)
 
 	qp->tx_wiov[0].iov_base = qp->tx_hdr;
 	qp->tx_wiov[0].iov_len = hdr;
-	n = iov_slice(c->iov, c->n_out, hdr, frame, qp->tx_wiov + 1, NET_BE_IOV_MAX - 1);
-	/* Cannot fall short: the chain holds at most VNET_TX_IOV iovecs and
-	 * totals out_bytes; checked anyway rather than trusted. */
-	if (iov_size(qp->tx_wiov + 1, n) != frame)
-		return NET_DROP_TX_LONG;
+	if (c->n_out == 1 && c->iov[0].iov_len == c->out_bytes) {
+		/* One buffer, the usual shape (the length test cannot fail: the
+		 * core's iovecs total out_bytes; it costs nothing to keep). */
+		qp->tx_wiov[1].iov_base = (char *)c->iov[0].iov_base + hdr;
+		qp->tx_wiov[1].iov_len = frame;
+		n = 1;
+	} else {
+		n = iov_slice(c->iov, c->n_out, hdr, frame, qp->tx_wiov + 1, NET_BE_IOV_MAX - 1);
+		/* Cannot fall short: the chain holds at most VNET_TX_IOV iovecs
+		 * and totals out_bytes; checked anyway rather than trusted. */
+		if (iov_size(qp->tx_wiov + 1, n) != frame)
+			return NET_DROP_TX_LONG;
+	}
 	qp->tx_wiov_n = n + 1;
 	qp->tx_frame_len = frame;
 	return NET_DROP_NONE;

@@ -16,9 +16,14 @@ PKGS=(
 
 # --e2e: what the QEMU end-to-end tests, the demo and the DPDK interop and
 # benchmark scripts need on top.
-if [ "${1:-}" = --e2e ]; then
-	PKGS=(qemu-system-x86 linux-image-amd64 busybox-static iperf3 dpdk dpdk-dev cpio kmod ethtool)
-fi
+# --bench: what bench/run.sh needs on top (DPDK's testpmd is in dpdk-dev;
+# perf and valgrind for --profile).
+case ${1:-} in
+--e2e) PKGS=(qemu-system-x86 linux-image-amd64 busybox-static iperf3 dpdk dpdk-dev cpio kmod ethtool) ;;
+--bench) PKGS=(dpdk dpdk-dev iproute2 procps util-linux python3 linux-perf valgrind) ;;
+"") ;;
+*) echo "usage: scripts/deps.sh [--e2e|--bench]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PKGS[@]}"; do
