@@ -20,7 +20,7 @@ PKGS=(
 # perf and valgrind for --profile).
 case ${1:-} in
 --e2e) PKGS=(qemu-system-x86 linux-image-amd64 busybox-static iperf3 dpdk dpdk-dev cpio kmod ethtool) ;;
---bench) PKGS=(dpdk dpdk-dev iproute2 procps util-linux python3 linux-perf valgrind) ;;
+--bench) PKGS=(dpdk dpdk-dev iproute2 procps util-linux python3 linux-perf valgrind liburing-dev) ;;
 "") ;;
 *) echo "usage: scripts/deps.sh [--e2e|--bench]" >&2; exit 2 ;;
 esac
