@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "core/virtq.h"
+#include "bench/bench_util.h"
 
 #define QSIZE 256
 #define RAM_SIZE (4u << 20)
@@ -46,14 +47,6 @@ struct bench {
 	unsigned outstanding;
 	unsigned long signals; /* flushes where the driver wanted a signal */
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void *gpa(struct bench *b, uint64_t a)
 {
@@ -226,7 +219,7 @@ static double run_case(struct bench *b, enum vq_fmt fmt, enum shape shape, unsig
 	if (batch > cap)
 		batch = cap;
 	vq_chain_init(&c, iov, 8);
-	t0 = now();
+	t0 = bench_now();
 	do {
 		for (int rep = 0; rep < 64; rep++) {
 			if (fmt == VQ_FMT_SPLIT)
@@ -243,7 +236,7 @@ static double run_case(struct bench *b, enum vq_fmt fmt, enum shape shape, unsig
 				b->signals++;
 			chains += fmt == VQ_FMT_SPLIT ? reap_split(b) : reap_packed(b);
 		}
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	vq_stop(&b->vq, NULL);
 	return chains / t;
@@ -254,7 +247,7 @@ static double memcpy_gbps(uint8_t *ram, double secs)
 	size_t len = 1536;
 	unsigned long n = 0;
 	uint8_t *src = ram, *dst = ram + (2u << 20);
-	double t0 = now(), t;
+	double t0 = bench_now(), t;
 
 	do {
 		for (int i = 0; i < 4096; i++) {
@@ -262,7 +255,7 @@ static double memcpy_gbps(uint8_t *ram, double secs)
 			__asm__ volatile("" ::"r"(dst) : "memory");
 		}
 		n += 4096;
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < secs);
 	return n * len * 8.0 / t / 1e9;
 }

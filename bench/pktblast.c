@@ -40,19 +40,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
+
 #define MAX_LEN 9000
 #define MAX_TSO_LEN 65000
 #define TSO_MSS 1448
 #define MAX_BATCH 256
 #define FLOWS 16
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint16_t csum(const uint8_t *p, size_t len)
 {
@@ -65,9 +59,11 @@ static uint16_t csum(const uint8_t *p, size_t len)
 	return (uint16_t)~s;
 }
 
-static void build(uint8_t *f, size_t len, unsigned flow)
+/* Ethernet + IPv4 header of a @len-byte frame carrying @proto; returns the
+ * L4 header (offset 34). */
+static uint8_t *build_l3(uint8_t *f, size_t len, uint8_t proto)
 {
-	uint8_t *ip = f + 14, *udp = f + 34;
+	uint8_t *ip = f + 14;
 	uint16_t c;
 
 	memset(f, 0, len);
@@ -79,12 +75,19 @@ static void build(uint8_t *f, size_t len, unsigned flow)
 	ip[3] = (uint8_t)(len - 14);
 	ip[6] = 0x40; /* DF */
 	ip[8] = 64;
-	ip[9] = 17;
+	ip[9] = proto;
 	memcpy(ip + 12, "\x0a\x42\x00\x01", 4);
 	memcpy(ip + 16, "\x0a\x42\x00\x02", 4);
 	c = csum(ip, 20);
 	ip[10] = (uint8_t)(c >> 8);
 	ip[11] = (uint8_t)c;
+	return f + 34;
+}
+
+static void build(uint8_t *f, size_t len, unsigned flow)
+{
+	uint8_t *udp = build_l3(f, len, 17);
+
 	udp[0] = 0x40;
 	udp[1] = (uint8_t)flow;
 	udp[2] = 0x13;
@@ -99,26 +102,10 @@ static void build(uint8_t *f, size_t len, unsigned flow)
  * by whoever receives the GSO frame). */
 static void build_tcp(uint8_t *f, size_t len, unsigned flow)
 {
-	uint8_t *ip = f + 14, *tcp = f + 34;
+	uint8_t *tcp = build_l3(f, len, 6);
 	size_t tcplen = len - 34;
 	uint32_t s;
-	uint16_t c;
 
-	memset(f, 0, len);
-	memset(f, 0xff, 6);
-	memcpy(f + 6, "\x02\x00\x00\x00\x66\x01", 6);
-	f[12] = 0x08;
-	ip[0] = 0x45;
-	ip[2] = (uint8_t)((len - 14) >> 8);
-	ip[3] = (uint8_t)(len - 14);
-	ip[6] = 0x40; /* DF */
-	ip[8] = 64;
-	ip[9] = 6;
-	memcpy(ip + 12, "\x0a\x42\x00\x01", 4);
-	memcpy(ip + 16, "\x0a\x42\x00\x02", 4);
-	c = csum(ip, 20);
-	ip[10] = (uint8_t)(c >> 8);
-	ip[11] = (uint8_t)c;
 	tcp[0] = 0x40;
 	tcp[1] = (uint8_t)flow;
 	tcp[2] = 0x13;
@@ -214,7 +201,7 @@ int main(int argc, char **argv)
 		msg[i].msg_hdr.msg_iovlen = k;
 	}
 
-	t0 = now_s();
+	t0 = bench_now();
 	for (t = t0; t - t0 < secs;) {
 		for (unsigned k = 0; k < 16; k++) {
 			int r = sendmmsg(s, msg, batch, 0);
@@ -233,7 +220,7 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
-		t = now_s();
+		t = bench_now();
 	}
 	printf("sent %llu frames in %.2f s (%.0f pps, %llu times full)\n", sent, t - t0,
 	       (double)sent / (t - t0), full);

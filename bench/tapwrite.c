@@ -37,17 +37,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
+
 #define MAX_BATCH 256
 #define HDR 12
 #define FRAME 60
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double cpu_s(void)
 {
@@ -106,9 +100,9 @@ static int run(int fd, struct io_uring *ring, unsigned batch, double secs, struc
 		iov[i][0] = (struct iovec){ hdr, HDR };
 		iov[i][1] = (struct iovec){ frame, FRAME };
 	}
-	t0 = now_s();
+	t0 = bench_now();
 	c0 = cpu_s();
-	while (now_s() - t0 < secs) {
+	while (bench_now() - t0 < secs) {
 		if (!ring) {
 			for (unsigned i = 0; i < batch; i++) {
 				if (writev(fd, iov[i], 2) == HDR + FRAME)
@@ -143,7 +137,7 @@ static int run(int fd, struct io_uring *ring, unsigned batch, double secs, struc
 		}
 		io_uring_cq_advance(ring, k);
 	}
-	dt = now_s() - t0;
+	dt = bench_now() - t0;
 	dc = cpu_s() - c0;
 	if (n == 0)
 		return -EIO;
