@@ -21,6 +21,7 @@ static const char *const drop_names[NET_DROP__COUNT] = {
 	[NET_DROP_TX_WRITABLE] = "tx-writable-descriptor",
 	[NET_DROP_TX_SHORT] = "tx-too-short",
 	[NET_DROP_TX_LONG] = "tx-too-long",
+	[NET_DROP_TX_DISABLED] = "tx-disabled",
 	[NET_DROP_CSUM_NOT_NEG] = "csum-not-negotiated",
 	[NET_DROP_CSUM_RANGE] = "csum-out-of-frame",
 	[NET_DROP_GSO_NOT_NEG] = "gso-not-negotiated",

@@ -151,6 +151,8 @@ enum net_drop {
 	NET_DROP_RX_NO_ROOM,    /* frame larger than any buffers the guest can post */
 	NET_DROP_RX_CSUM,       /* backend header needs checksum help the guest lacks */
 	NET_DROP_RX_GSO,        /* backend gso_type the guest did not negotiate */
+	/* ring state */
+	NET_DROP_TX_DISABLED,   /* TX ring started but disabled: processed and discarded */
 	NET_DROP__COUNT
 };
 

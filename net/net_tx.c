@@ -141,8 +141,14 @@ static enum tx_stop tx_drain(struct vnet_qp *qp, unsigned budget, unsigned *done
 		enum vq_status st;
 
 		if (qp->tx_pending) {
-			if (tx_send(qp))
+			if (vh_unlikely(qp->tx_discard)) {
+				qp->tx_pending = false;
+				s->drops[NET_DROP_TX_DISABLED]++;
+				s->chains++;
+				net_put(&qp->tx, &qp->tx_chain, 0);
+			} else if (tx_send(qp)) {
 				return TX_BACKEND_FULL;
+			}
 			(*done)++;
 			continue;
 		}
@@ -159,7 +165,7 @@ static enum tx_stop tx_drain(struct vnet_qp *qp, unsigned budget, unsigned *done
 			s->chains++;
 			continue;
 		}
-		d = tx_prepare(qp);
+		d = vh_unlikely(qp->tx_discard) ? NET_DROP_TX_DISABLED : tx_prepare(qp);
 		if (d) {
 			s->drops[d]++;
 			s->chains++;

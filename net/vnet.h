@@ -101,6 +101,9 @@ struct vnet_rx_slot {
  * @rx_err: last backend errno seen by RX (positive; EPIPE for EOF)
  * @tx_chain: the chain being sent (or pending after -EAGAIN)
  * @tx_pending: @tx_chain is popped and its writev must be retried
+ * @tx_discard: the ring is started but disabled (vhost-user
+ *              SET_VRING_ENABLE 0): net_tx_run completes every chain with
+ *              length 0 and sends nothing (counted as tx-disabled drops)
  * @tx_wiov_n: iovecs in @tx_wiov
  * @tx_frame_len: frame bytes of the pending chain
  * @tx_hdr: sanitised header copy, iov[0] of every writev
@@ -134,6 +137,7 @@ struct vnet_qp {
 	/* TX */
 	struct vq_chain tx_chain;
 	bool tx_pending;
+	bool tx_discard;
 	unsigned tx_wiov_n;
 	size_t tx_frame_len;
 	uint8_t tx_hdr[NET_HDR_MAX];
@@ -337,7 +341,10 @@ unsigned vnet_ctrl_qidx(const struct vnet *dev);
  * work raced in (seed 002 lost TX descriptors).  Completions are published
  * once per call and the driver is signalled if it wants it (seed 002 UDP
  * stall).  On backend -EAGAIN the chain stays pending in @qp and is retried
- * first next time; nothing spins.  Reason to stop: @qp->tx_wait.
+ * first next time; nothing spins.  Reason to stop: @qp->tx_wait.  With
+ * @qp->tx_discard set, chains (a pending one included) are completed with
+ * length 0 without touching the backend: the vhost-user rule for a started
+ * but disabled TX ring ("process and discard").
  *
  * Return: chains completed (dropped ones included), or -EINVAL if the
  * transmit queue is not started.

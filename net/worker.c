@@ -85,7 +85,9 @@ static void run_queues(struct worker *w)
 		return;
 	if (w->tx_work) {
 		w->tx_work = false;
-		if (ring_live(w, RING_TX)) {
+		if (w->ring[RING_TX].started) {
+			/* Disabled: process and discard (vhost-user ring states). */
+			qp->tx_discard = !w->ring[RING_TX].enabled;
 			r = net_tx_run(qp, WORKER_BUDGET);
 			w->tx_work = r >= 0 && qp->tx_wait == NET_WAIT_NONE;
 		}
@@ -161,7 +163,8 @@ static void do_command(struct worker *w)
 		break;
 	case WCMD_ENABLE:
 		ring->enabled = w->mb.enabled;
-		if (ring->enabled)
+		/* TX: disabled rings are drained too (discarding), so look now. */
+		if (ring->enabled || r == RING_TX)
 			set_work(w, r);
 		break;
 	case WCMD_STATS:

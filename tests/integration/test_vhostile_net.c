@@ -40,7 +40,8 @@
  *    chains (outside RAM, device-readable, smaller than the header) come
  *    back with len 0 and the waiting frame lands in the next good buffer;
  *  - one connection, several device lives: SET_MEM_TABLE under running
- *    rings, SET_VRING_ENABLE 0/1 on TX, stop (GET_VRING_BASE) and a new
+ *    rings, SET_VRING_ENABLE 0/1 on TX (disabled: processed and discarded),
+ *    stop (GET_VRING_BASE) and a new
  *    feature set, guest RAM and rings (split -> packed -> split);
  *  - malformed messages that the daemon refuses but survives (wrong payload
  *    size, ring index 0x10000, SET_MEM_TABLE with 9 regions or an fd count
@@ -1735,7 +1736,9 @@ static void renegotiate(struct daemon *d)
 	CHECK0(vu_front_set_mem_table_ds(&g.f, g.ds));
 	traffic_basic(&g, 0);
 	guest_tx(&g, 0, 1514, TX_TWO);
-	/* disabled TX ring: not processed; re-enabled: the pending frame goes */
+	/* disabled TX ring: processed and discarded (vhost-user ring states:
+	 * the chain comes back with length 0, nothing reaches the TAP);
+	 * re-enabled: frames go out again */
 	tx = &g.q[1];
 	CHECK0(vu_front_set_vring_enable(&g.f, 1, false));
 	{
@@ -1749,12 +1752,14 @@ static void renegotiate(struct daemon *d)
 		tap_drain(d);
 		head = add_chain(&g, tx, &b, 1);
 		kick(tx);
-		sleep_ms(200);
-		CHECKF(!get_used(&g, tx, &id, &ulen), "a disabled TX ring was processed");
-		CHECK(tap_capture(d, ETH_TEST, 0) < 0);
+		CHECKF(wait_used(&g, tx, &id, &ulen, WAIT_MS) && id == (uint32_t)head && ulen == 0,
+		       "disabled TX ring: chain not processed and returned");
+		CHECKF(tap_capture(d, ETH_TEST, 200) < 0, "disabled TX ring: a frame reached the TAP");
 		CHECK0(vu_front_set_vring_enable(&g.f, 1, true));
+		head = add_chain(&g, tx, &b, 1);
+		kick(tx);
 		CHECKF(wait_used(&g, tx, &id, &ulen, WAIT_MS) && id == (uint32_t)head,
-		       "re-enabled TX ring: pending chain not processed");
+		       "re-enabled TX ring: chain not processed");
 		CHECKF(tap_capture(d, ETH_TEST, WAIT_MS) == 60 && capbuf[14] == 0xcc,
 		       "re-enabled TX ring: frame not on the TAP");
 		g.tx_sent[0]++;

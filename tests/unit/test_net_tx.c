@@ -730,6 +730,64 @@ static void test_seed002_tx_recheck_after_enable_notify_event_idx(void **state)
 	race(FT | NT_EVENT_IDX);
 }
 
+/*
+ * vhost-user ring states: a started but disabled TX ring is processed and
+ * its frames discarded (completed with length 0, nothing reaches the
+ * backend); a chain left pending by -EAGAIN is discarded too; enabling the
+ * ring again sends as before.
+ */
+static void disabled(uint64_t features)
+{
+	struct nt *t = nt_new(features, 64);
+	struct vnet_qp *qp = nt_qp(t);
+	struct net_hdr h = { 0 };
+	uint8_t frame[64];
+	struct drvsim_buf b[4];
+
+	for (int i = 0; i < 4; i++) {
+		nt_frame(frame, sizeof(frame), (uint8_t)(i + 1));
+		b[i] = (struct drvsim_buf){ nt_tx_buf(t, &h, frame, sizeof(frame)), 76, false };
+	}
+	/* a chain pending on a full backend when the ring gets disabled */
+	nt_add(t, 1, &b[0], 1);
+	t->fault.writev_force = true;
+	t->fault.writev_ret = -EAGAIN;
+	assert_int_equal(net_tx_run(qp, 64), 0);
+	assert_true(qp->tx_pending);
+	t->fault.writev_force = false;
+
+	nt_add(t, 1, &b[1], 1);
+	nt_add(t, 1, &b[2], 1);
+	qp->tx_discard = true;
+	assert_int_equal(net_tx_run(qp, 64), 3);
+	assert_false(qp->tx_pending);
+	assert_int_equal(qp->tx_wait, NET_WAIT_KICK); /* kicks armed: it keeps draining */
+	assert_int_equal(nt_used_count(t, 1), 3);
+	assert_int_equal(qp->stats.tx.drops[NET_DROP_TX_DISABLED], 3);
+	assert_int_equal(qp->stats.tx.packets, 0);
+	assert_true(nt_peer_recv(t, rxbuf, sizeof(rxbuf)) < 0);
+
+	qp->tx_discard = false;
+	nt_add(t, 1, &b[3], 1);
+	assert_int_equal(net_tx_run(qp, 64), 1);
+	assert_int_equal(nt_peer_recv(t, rxbuf, sizeof(rxbuf)), 76);
+	assert_int_equal(rxbuf[12], 4);
+	assert_int_equal(qp->stats.tx.packets, 1);
+	nt_free(t);
+}
+
+static void test_tx_disabled_ring_processed_and_discarded(void **state)
+{
+	(void)state;
+	disabled(FT);
+}
+
+static void test_tx_disabled_ring_processed_and_discarded_packed(void **state)
+{
+	(void)state;
+	disabled(FT | NT_PACKED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -756,6 +814,8 @@ int main(void)
 		cmocka_unit_test(test_tx_pending_chain_returned_at_stop),
 		cmocka_unit_test(test_tx_backend_eio_drops_frame_returns_chain),
 		cmocka_unit_test(test_tx_budget_respected),
+		cmocka_unit_test(test_tx_disabled_ring_processed_and_discarded),
+		cmocka_unit_test(test_tx_disabled_ring_processed_and_discarded_packed),
 		cmocka_unit_test(test_seed002_tx_short_frame_not_padded),
 		cmocka_unit_test(test_seed002_tx_first_iov_shorter_than_header),
 		cmocka_unit_test(test_seed002_tx_completion_signals_driver),
