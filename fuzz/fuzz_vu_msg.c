@@ -6,7 +6,8 @@
  * Theory of operation
  * -------------------
  * The process owns a socketpair and a pool of descriptors (two guest-RAM
- * memfds, a log memfd, an empty memfd, three eventfds and a pipe), made on the
+ * memfds, a log memfd, an empty memfd, three eventfds -- the third blocking --
+ * and a pipe), made on the
  * first run and put back in their initial state after every run (memfd
  * contents punched out, eventfd counters and the pipe drained, both socket
  * ends drained), so each run sees exactly what a fresh pool would show it.
@@ -97,7 +98,7 @@ enum vu_fd_sel {
 	VU_FD_EMPTY, /* 0-byte memfd */
 	VU_FD_EFD0,
 	VU_FD_EFD1,
-	VU_FD_EFD2,
+	VU_FD_EFD2,  /* blocking: the server must make it non-blocking */
 	VU_FD_PIPE,  /* write end of a pipe */
 	VU_FD__COUNT
 };
@@ -183,7 +184,8 @@ static unsigned d_max_vrings(void *dev)
 static int d_set_features(void *dev, uint64_t f)
 {
 	FZ_CHECK(!(f & ~((struct vu_fdev *)dev)->features), "acked features not offered");
-	return 0;
+	/* a modern-only device, like vhostile-net: refusals reach the server too */
+	return f & VIRTIO_BIT(VIRTIO_F_VERSION_1) ? 0 : -ENOTSUP;
 }
 
 static int d_get_config(void *dev, uint32_t off, void *buf, uint32_t len)
@@ -918,7 +920,7 @@ static void pool_init(struct vu_run *r)
 	r->pool[VU_FD_EMPTY] = make_memfd(0);
 	r->pool[VU_FD_EFD0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	r->pool[VU_FD_EFD1] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	r->pool[VU_FD_EFD2] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	r->pool[VU_FD_EFD2] = eventfd(0, EFD_CLOEXEC);
 	FZ_CHECK(!pipe2(p, O_CLOEXEC | O_NONBLOCK), "pipe");
 	r->pipe_rd = p[0];
 	r->pool[VU_FD_PIPE] = p[1];
@@ -938,9 +940,9 @@ static void pool_init(struct vu_run *r)
 
 /*
  * Put the pool back as pool_init made it: guest RAM and log all zero (holes,
- * as after ftruncate), eventfd counters 0, the pipe empty.  Nothing else in
- * it is state: the server never changes a memfd's size or seals, and the
- * fd flags it sets (O_NONBLOCK on eventfds) are set already.
+ * as after ftruncate), eventfd counters 0, EFD2 blocking, the pipe empty.
+ * Nothing else in it is state: the server never changes a memfd's size or
+ * seals, and the only fd flag it sets is O_NONBLOCK on eventfds.
  */
 static VU_NOCOV void pool_reset(struct vu_run *r)
 {
@@ -952,8 +954,12 @@ static VU_NOCOV void pool_reset(struct vu_run *r)
 		FZ_CHECK(!fallocate(r->pool[memfds[i]], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				    0, (off_t)sizes[i]),
 			 "punch memfd %u: %s", memfds[i], strerror(errno));
+	/* EFD2 is blocking again after the read (the server may have set O_NONBLOCK
+	 * on the shared file description) */
+	FZ_CHECK(!fcntl(r->pool[VU_FD_EFD2], F_SETFL, O_NONBLOCK), "EFD2 O_NONBLOCK");
 	for (unsigned i = VU_FD_EFD0; i <= VU_FD_EFD2; i++)
 		FZ_CHECK(read(r->pool[i], junk, 8) == 8 || errno == EAGAIN, "eventfd read");
+	FZ_CHECK(!fcntl(r->pool[VU_FD_EFD2], F_SETFL, 0), "EFD2 blocking");
 	while (read(r->pipe_rd, junk, sizeof(junk)) > 0)
 		;
 }
