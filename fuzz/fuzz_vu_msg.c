@@ -491,7 +491,13 @@ static VU_NOCOV void check_server(struct vu_run *r)
 	}
 	fdset_add(&fs, s->log_fd, "log fd", 0);
 	if (fs.n) {
-		FZ_CHECK(poll(fs.pf, fs.n, 0) >= 0, "poll: %s", strerror(errno));
+		int got;
+
+		/* libFuzzer's timeout alarm (SIGALRM) can interrupt even a 0 timeout */
+		do {
+			got = poll(fs.pf, fs.n, 0);
+		} while (got < 0 && errno == EINTR);
+		FZ_CHECK(got >= 0, "poll: %s", strerror(errno));
 		for (unsigned k = 0; k < fs.n; k++)
 			FZ_CHECK(!(fs.pf[k].revents & POLLNVAL), "%s of ring %u: stale fd %d",
 				 fs.what[k], fs.ring[k], fs.pf[k].fd);
