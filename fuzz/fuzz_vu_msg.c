@@ -5,10 +5,15 @@
  *
  * Theory of operation
  * -------------------
- * Each run creates a socketpair and a pool of descriptors (two guest-RAM
- * memfds, a log memfd, an empty memfd, three eventfds and a pipe), starts a
- * struct vu_server on one end and plays the frontend on the other.  The input
- * is a config byte and then a stream of ops (corpus/gen/gen_vu.c encodes it):
+ * The process owns a socketpair and a pool of descriptors (two guest-RAM
+ * memfds, a log memfd, an empty memfd, three eventfds -- the third blocking --
+ * and a pipe), made on the
+ * first run and put back in their initial state after every run (memfd
+ * contents punched out, eventfd counters and the pipe drained, both socket
+ * ends drained), so each run sees exactly what a fresh pool would show it.
+ * A run starts a struct vu_server on one end and plays the frontend on the
+ * other.  The input is a config byte and then a stream of ops
+ * (corpus/gen/gen_vu.c encodes it):
  *
  *   config:   u8  bits 0-2 max_vrings - 1, bit 3 device protocol features
  *                 (MQ, CONFIG), bit 4 no packed, bit 5 no EVENT_IDX,
@@ -38,22 +43,31 @@
  * a server mapping that really exists; every iovec a queue yields lies inside
  * a region; replies are well formed, at most one per message, and present
  * whenever the frontend waits for one; at the end of a run, after
- * vu_server_reset, the process holds exactly the fds and memfd mappings it
+ * vu_server_reset, the process holds exactly the fds and file mappings it
  * held before the run.
+ *
+ * Cost: the oracles are exact but cheap -- one poll() for every fd the server
+ * holds; the fd count is a getdents of /proc/self/fd through a directory fd
+ * kept open (no /proc text to parse); mappings are counted by a ledger of
+ * every mmap/munmap call (the binary links with --wrap=mmap,--wrap=munmap)
+ * instead of reading /proc/self/maps -- and the pool is never re-created, so a
+ * run costs little more than the syscalls of its messages.  Oracle code is not coverage-instrumented (VU_NOCOV): its
+ * comparisons are not input features.
  *
  * Environment: FZ_TRACE=1 prints one line per message and per popped chain;
  * FZ_KNOWN_BUGS=add-mem-reg-unmap skips ADD_MEM_REG (a reported core bug, see
  * corpus/vu_msg/crash-add-mem-reg-unmaps-live-region.bin) to fuzz past it.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -69,6 +83,13 @@
 #define VU_RAW_MAX 1024u
 #define VU_SEND_FDS 9u
 
+/* oracle code: no coverage instrumentation (its compares are not features) */
+#if defined(__clang__)
+#define VU_NOCOV __attribute__((no_sanitize("coverage")))
+#else
+#define VU_NOCOV
+#endif
+
 /* fd pool (selector % VU_FD__COUNT) */
 enum vu_fd_sel {
 	VU_FD_RAM0,  /* 1 MiB guest RAM memfd */
@@ -77,7 +98,7 @@ enum vu_fd_sel {
 	VU_FD_EMPTY, /* 0-byte memfd */
 	VU_FD_EFD0,
 	VU_FD_EFD1,
-	VU_FD_EFD2,
+	VU_FD_EFD2,  /* blocking: the server must make it non-blocking */
 	VU_FD_PIPE,  /* write end of a pipe */
 	VU_FD__COUNT
 };
@@ -119,10 +140,12 @@ struct vu_fdev {
 
 struct vu_run {
 	struct fz_in in;
-	int sv[2];
+	int sv[2];            /* frontend end, server end (process-wide) */
 	int pool[VU_FD__COUNT];
 	int pipe_rd;
 	uint8_t *ram0, *ram1; /* the harness' (guest's) own mappings */
+	int fd_dir;           /* /proc/self/fd */
+	bool ready;           /* the above exist */
 	struct vu_server s;
 	struct vu_fdev dev;
 	struct iovec iov[VU_IOV];
@@ -132,6 +155,9 @@ struct vu_run {
 	 * sent, so fuzzing can go on past corpus/vu_msg/crash-add-mem-reg-*.bin */
 	bool kb_add_mem_reg;
 };
+
+/* One per process: the pool and the socketpair outlive runs (run_init). */
+static struct vu_run vu_run_state;
 
 /* ---- fake device with real queues ------------------------------------------ */
 
@@ -158,7 +184,8 @@ static unsigned d_max_vrings(void *dev)
 static int d_set_features(void *dev, uint64_t f)
 {
 	FZ_CHECK(!(f & ~((struct vu_fdev *)dev)->features), "acked features not offered");
-	return 0;
+	/* a modern-only device, like vhostile-net: refusals reach the server too */
+	return f & VIRTIO_BIT(VIRTIO_F_VERSION_1) ? 0 : -ENOTSUP;
 }
 
 static int d_get_config(void *dev, uint32_t off, void *buf, uint32_t len)
@@ -243,18 +270,156 @@ static const struct vu_dev_ops dev_ops = {
 
 /* ---- resource accounting ------------------------------------------------------- */
 
-static unsigned count_fds(void)
+/*
+ * Entries of the /proc directory open as @dfd, re-read from the start: the
+ * kernel regenerates it on every read.  /proc/self/fd has one entry per open
+ * fd (plus "." and "..").
+ */
+static VU_NOCOV unsigned count_entries(int dfd)
 {
-	DIR *d = opendir("/proc/self/fd");
+	static uint64_t buf[2048]; /* struct linux_dirent64 records */
 	unsigned n = 0;
+	long got;
 
-	FZ_CHECK(d, "opendir /proc/self/fd");
-	while (readdir(d))
-		n++;
-	closedir(d);
+	FZ_CHECK(lseek(dfd, 0, SEEK_SET) == 0, "rewind /proc dir");
+	while ((got = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < got;) {
+			uint16_t reclen;
+
+			memcpy(&reclen, (const uint8_t *)buf + off + 16, sizeof(reclen));
+			FZ_CHECK(reclen > 0, "getdents64 record");
+			off += reclen;
+			n++;
+		}
+	}
+	FZ_CHECK(got == 0, "getdents64: %s", strerror(errno));
 	return n;
 }
 
+/*
+ * Mapping ledger: the vu_msg binaries link with -Wl,--wrap=mmap,--wrap=munmap
+ * (fuzz/CMakeLists.txt), so every mmap and munmap call in the binary -- the
+ * server's among them -- comes through here.  The ledger holds the page ranges
+ * mapped through mmap and not unmapped since; a run must leave it exactly as
+ * it found it.  Overflow (more live ranges than slots) is reported, not
+ * ignored.
+ */
+void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int __real_munmap(void *addr, size_t len);
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int __wrap_munmap(void *addr, size_t len);
+
+#define VU_LEDGER 128u
+#define VU_PAGE 4096u
+
+struct vu_ledger {
+	uintptr_t start[VU_LEDGER], end[VU_LEDGER];
+	unsigned n;
+	bool overflow;
+};
+
+static struct vu_ledger ledger;
+
+static VU_NOCOV void ledger_add(uintptr_t a, uintptr_t e)
+{
+	if (ledger.n == VU_LEDGER) {
+		ledger.overflow = true;
+		return;
+	}
+	ledger.start[ledger.n] = a;
+	ledger.end[ledger.n] = e;
+	ledger.n++;
+}
+
+/* Forget [a, e): whole ranges go, partly covered ones are cut (or split). */
+static VU_NOCOV void ledger_sub(uintptr_t a, uintptr_t e)
+{
+	for (unsigned i = 0; i < ledger.n;) {
+		uintptr_t s = ledger.start[i], t = ledger.end[i];
+
+		if (t <= a || s >= e) {
+			i++;
+			continue;
+		}
+		if (s < a && t > e) { /* a hole in the middle */
+			ledger.end[i] = a;
+			ledger_add(e, t);
+			i++;
+		} else if (s < a) {
+			ledger.end[i] = a;
+			i++;
+		} else if (t > e) {
+			ledger.start[i] = e;
+			i++;
+		} else { /* covered: swap-remove */
+			ledger.n--;
+			ledger.start[i] = ledger.start[ledger.n];
+			ledger.end[i] = ledger.end[ledger.n];
+		}
+	}
+}
+
+static uintptr_t page_end(const void *p, size_t len)
+{
+	return ((uintptr_t)p + len + VU_PAGE - 1) & ~(uintptr_t)(VU_PAGE - 1);
+}
+
+VU_NOCOV void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p = __real_mmap(addr, len, prot, flags, fd, off);
+
+	if (p != MAP_FAILED && len) {
+		ledger_sub((uintptr_t)p, page_end(p, len)); /* MAP_FIXED replaces */
+		ledger_add((uintptr_t)p, page_end(p, len));
+	}
+	return p;
+}
+
+VU_NOCOV int __wrap_munmap(void *addr, size_t len)
+{
+	int r = __real_munmap(addr, len);
+
+	if (!r && len)
+		ledger_sub((uintptr_t)addr & ~(uintptr_t)(VU_PAGE - 1), page_end(addr, len));
+	return r;
+}
+
+/* [p, p + len) lies in mapped pages (the ledger's ranges never overlap). */
+static VU_NOCOV bool ledger_covers(const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)(VU_PAGE - 1), e = page_end(p, len);
+
+	while (a < e) {
+		unsigned i;
+
+		for (i = 0; i < ledger.n; i++) {
+			if (ledger.start[i] <= a && a < ledger.end[i])
+				break;
+		}
+		if (i == ledger.n)
+			return false;
+		a = ledger.end[i];
+	}
+	return true;
+}
+
+/* The ledger equals @snap, range for range (in any order). */
+static VU_NOCOV bool ledger_same(const struct vu_ledger *snap)
+{
+	if (ledger.overflow || ledger.n != snap->n)
+		return false;
+	for (unsigned i = 0; i < ledger.n; i++) {
+		bool found = false;
+
+		for (unsigned j = 0; j < snap->n && !found; j++)
+			found = ledger.start[i] == snap->start[j] && ledger.end[i] == snap->end[j];
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* memfd mappings, for FZ_TRACE only (parses /proc/self/maps: slow) */
 static unsigned count_memfd_maps(void)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
@@ -272,7 +437,7 @@ static unsigned count_memfd_maps(void)
 
 /* ---- oracles ------------------------------------------------------------------ */
 
-static bool in_region(const struct gmem *gm, const void *p, size_t len)
+static VU_NOCOV bool in_region(const struct gmem *gm, const void *p, size_t len)
 {
 	uintptr_t a = (uintptr_t)p;
 
@@ -285,17 +450,32 @@ static bool in_region(const struct gmem *gm, const void *p, size_t len)
 	return false;
 }
 
-static void check_fd(int fd, const char *what, unsigned i)
+/* Every fd the server holds, polled at once: POLLNVAL <=> not open. */
+struct vu_fdset {
+	struct pollfd pf[3 * VU_MAX_VRINGS + 1];
+	const char *what[3 * VU_MAX_VRINGS + 1];
+	unsigned ring[3 * VU_MAX_VRINGS + 1];
+	unsigned n;
+};
+
+static VU_NOCOV void fdset_add(struct vu_fdset *fs, int fd, const char *what, unsigned i)
 {
-	FZ_CHECK(fd == -1 || (fd >= 0 && fcntl(fd, F_GETFD) >= 0), "%s of ring %u: stale fd %d",
-		 what, i, fd);
+	FZ_CHECK(fd >= -1, "%s of ring %u: bad fd %d", what, i, fd);
+	if (fd < 0)
+		return;
+	fs->pf[fs->n] = (struct pollfd){ .fd = fd };
+	fs->what[fs->n] = what;
+	fs->ring[fs->n] = i;
+	fs->n++;
 }
 
-static void check_server(struct vu_run *r)
+static VU_NOCOV void check_server(struct vu_run *r)
 {
 	const struct vu_server *s = &r->s;
 	const struct vu_memtab *t = &s->mem[s->cur];
+	static struct vu_fdset fs;
 
+	fs.n = 0;
 	for (unsigned i = 0; i < VU_MAX_VRINGS; i++) {
 		const struct vu_vring *v = &s->vr[i];
 		bool dev = i < VU_DEV_RINGS && r->dev.q[i].running;
@@ -303,11 +483,25 @@ static void check_server(struct vu_run *r)
 		FZ_CHECK(v->started == dev, "ring %u: server says %d, device says %d", i,
 			 v->started, dev);
 		FZ_CHECK(!v->started || i < r->dev.max_vrings, "ring %u started beyond max", i);
-		check_fd(v->kick_fd, "kick", i);
-		check_fd(v->call_fd, "call", i);
-		check_fd(v->err_fd, "err", i);
+		if ((v->kick_fd & v->call_fd & v->err_fd) == -1)
+			continue; /* all three -1 (the common case) */
+		fdset_add(&fs, v->kick_fd, "kick", i);
+		fdset_add(&fs, v->call_fd, "call", i);
+		fdset_add(&fs, v->err_fd, "err", i);
 	}
-	FZ_CHECK(s->log_fd == -1 || fcntl(s->log_fd, F_GETFD) >= 0, "stale log fd");
+	fdset_add(&fs, s->log_fd, "log fd", 0);
+	if (fs.n) {
+		int got;
+
+		/* libFuzzer's timeout alarm (SIGALRM) can interrupt even a 0 timeout */
+		do {
+			got = poll(fs.pf, fs.n, 0);
+		} while (got < 0 && errno == EINTR);
+		FZ_CHECK(got >= 0, "poll: %s", strerror(errno));
+		for (unsigned k = 0; k < fs.n; k++)
+			FZ_CHECK(!(fs.pf[k].revents & POLLNVAL), "%s of ring %u: stale fd %d",
+				 fs.what[k], fs.ring[k], fs.pf[k].fd);
+	}
 	FZ_CHECK(t->gm.nr <= GMEM_MAX_REGIONS, "region count");
 	for (unsigned i = 0; i < t->gm.nr; i++) {
 		const struct gmem_region *g = &t->gm.r[i];
@@ -317,8 +511,8 @@ static void check_server(struct vu_run *r)
 				 g->size <= m->len &&
 				 (size_t)(g->hva - (uint8_t *)m->base) <= m->len - g->size,
 			 "region %u outside its mapping", i);
-		/* and that mapping still exists (msync fails with ENOMEM if not) */
-		FZ_CHECK(!msync(m->base, m->len, MS_ASYNC), "region %u: mapping %p is gone", i,
+		/* and that mapping still exists */
+		FZ_CHECK(ledger_covers(m->base, m->len), "region %u: mapping %p is gone", i,
 			 m->base);
 	}
 	if (t->gm.log)
@@ -328,7 +522,7 @@ static void check_server(struct vu_run *r)
 
 /* ---- device loop ----------------------------------------------------------------- */
 
-static void touch_chain(struct vu_run *r, const struct gmem *gm, const struct vq_chain *c)
+static VU_NOCOV void touch_chain(struct vu_run *r, const struct gmem *gm, const struct vq_chain *c)
 {
 	for (unsigned k = 0; k < (unsigned)c->n_out + c->n_in; k++) {
 		const uint8_t *p = c->iov[k].iov_base;
@@ -484,31 +678,35 @@ static bool has_reply(uint32_t req)
 	}
 }
 
-/* Drain and check the replies to one message; returns how many there were. */
-static unsigned drain_replies(struct vu_run *r, uint32_t req)
+/*
+ * Drain and check the replies to one message; returns how many there were.
+ * Replies are sent whole before vu_server_handle returns and carry no fds, so
+ * one non-blocking recv into a buffer with room for several takes them all; a
+ * full buffer means more than one reply, which serve_one refuses anyway.
+ */
+static VU_NOCOV unsigned drain_replies(struct vu_run *r, uint32_t req)
 {
+	static uint8_t buf[4 * (sizeof(struct vu_hdr) + sizeof(union vu_payload))];
+	ssize_t got = recv(r->sv[0], buf, sizeof(buf), MSG_DONTWAIT);
+	size_t have = got > 0 ? (size_t)got : 0, off = 0;
 	unsigned n = 0;
 
-	for (;;) {
+	FZ_CHECK(have < sizeof(buf), "replies to request %u fill %zu bytes", req, have);
+	while (off < have) {
 		struct vu_hdr h;
-		uint8_t p[sizeof(union vu_payload)];
-		ssize_t got = recv(r->sv[0], &h, sizeof(h), MSG_DONTWAIT);
 
-		if (got <= 0)
-			break;
-		FZ_CHECK(got == (ssize_t)sizeof(h), "reply header split (%zd bytes)", got);
+		FZ_CHECK(have - off >= sizeof(h), "reply header split (%zu bytes)", have - off);
+		memcpy(&h, buf + off, sizeof(h));
+		off += sizeof(h);
 		FZ_CHECK(h.flags == (VHOST_USER_VERSION | VHOST_USER_REPLY_MASK),
 			 "reply flags %#x", h.flags);
 		FZ_CHECK(h.request == req, "reply to %u for request %u", h.request, req);
-		FZ_CHECK(h.size <= sizeof(p), "reply payload %u", h.size);
-		if (h.size)
-			FZ_CHECK(recv(r->sv[0], p, h.size, MSG_DONTWAIT) == (ssize_t)h.size,
-				 "reply payload short");
-		if (req == VHOST_USER_GET_VRING_BASE) {
-			struct vu_vring_state st;
-
-			FZ_CHECK(h.size == sizeof(st), "GET_VRING_BASE reply size %u", h.size);
-		}
+		FZ_CHECK(h.size <= sizeof(union vu_payload), "reply payload %u", h.size);
+		FZ_CHECK(have - off >= h.size, "reply payload short");
+		off += h.size;
+		if (req == VHOST_USER_GET_VRING_BASE)
+			FZ_CHECK(h.size == sizeof(struct vu_vring_state),
+				 "GET_VRING_BASE reply size %u", h.size);
 		n++;
 	}
 	return n;
@@ -569,8 +767,12 @@ static void reconnect(struct vu_run *r, bool fresh)
 	vu_server_init(&r->s, &dev_ops, &r->dev, r->sv[1]);
 }
 
-/* Let the server read and handle one message; check what it answered. */
-static void serve_one(struct vu_run *r, uint32_t req, uint32_t flags)
+/*
+ * Let the server read and handle one message; check what it answered.
+ * @whole: exactly one frame was sent (op_msg), so a successful
+ * vu_server_recv consumed all of it and there is nothing left to drop.
+ */
+static void serve_one(struct vu_run *r, uint32_t req, uint32_t flags, bool whole)
 {
 	struct vu_msg m;
 	unsigned replies;
@@ -584,9 +786,11 @@ static void serve_one(struct vu_run *r, uint32_t req, uint32_t flags)
 	}
 	replies = drain_replies(r, req);
 	if (r->trace)
-		fprintf(stderr, "vu: %s (%u) flags %#x -> %d, %u replies; %u regions, %u maps\n",
+		fprintf(stderr,
+			"vu: %s (%u) flags %#x -> %d, %u replies; %u regions, %u maps, "
+			"%u in the ledger\n",
 			vu_request_name(req), req, flags, err, replies, r->s.mem[r->s.cur].gm.nr,
-			count_memfd_maps());
+			count_memfd_maps(), ledger.n);
 	FZ_CHECK(replies <= 1, "%u replies to one request", replies);
 	if (!err) {
 		bool ack = (flags & VHOST_USER_NEED_REPLY_MASK) &&
@@ -599,15 +803,17 @@ static void serve_one(struct vu_run *r, uint32_t req, uint32_t flags)
 			FZ_CHECK(replies == (ack ? 1u : 0u), "request %u: %u replies, ack %d", req,
 				 replies, ack);
 	}
-	drain(r->sv[1]);
 	check_server(r);
 	if (err) {
-		/* a real daemon drops the connection: do the same, then reconnect */
+		/* a real daemon drops the connection: do the same, then reconnect
+		 * (which drops what is left of the frame) */
 		reconnect(r, false);
 		return;
 	}
+	if (!whole)
+		drain(r->sv[1]);
+	/* the device loop changes neither the server nor which rings run */
 	run_queues(r, VU_POPS_PER_MSG);
-	check_server(r);
 }
 
 static void op_msg(struct vu_run *r)
@@ -648,7 +854,7 @@ static void op_msg(struct vu_run *r)
 		return;
 	if (send_bytes(r->sv[0], (const uint8_t *)&out, sizeof(out.h) + size, fds, nfds))
 		return;
-	serve_one(r, req, out.h.flags);
+	serve_one(r, req, out.h.flags, true);
 }
 
 static void op_raw(struct vu_run *r, bool eof)
@@ -663,7 +869,7 @@ static void op_raw(struct vu_run *r, bool eof)
 	if (send_bytes(r->sv[0], buf, len, fds, nfds))
 		return;
 	if (!eof) {
-		serve_one(r, UINT32_MAX, 0);
+		serve_one(r, UINT32_MAX, 0, false);
 		return;
 	}
 	FZ_CHECK(!shutdown(r->sv[0], SHUT_WR), "shutdown");
@@ -705,16 +911,73 @@ static int make_memfd(size_t size)
 	return fd;
 }
 
-static void run_init(struct vu_run *r, const uint8_t *data, size_t size)
+/* The process-wide pool, socketpair and /proc/self/fd (first run). */
+static void pool_init(struct vu_run *r)
 {
 	const char *kb;
-	uint8_t cfg;
 	int p[2];
 
-	memset(r, 0, sizeof(*r));
 	r->trace = getenv("FZ_TRACE") != NULL;
 	kb = getenv("FZ_KNOWN_BUGS");
 	r->kb_add_mem_reg = kb && strstr(kb, "add-mem-reg-unmap");
+	r->pool[VU_FD_RAM0] = make_memfd(VU_RAM0_SIZE);
+	r->pool[VU_FD_RAM1] = make_memfd(VU_RAM1_SIZE);
+	r->pool[VU_FD_LOG] = make_memfd(VU_LOG_SIZE);
+	r->pool[VU_FD_EMPTY] = make_memfd(0);
+	r->pool[VU_FD_EFD0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	r->pool[VU_FD_EFD1] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	r->pool[VU_FD_EFD2] = eventfd(0, EFD_CLOEXEC);
+	FZ_CHECK(!pipe2(p, O_CLOEXEC | O_NONBLOCK), "pipe");
+	r->pipe_rd = p[0];
+	r->pool[VU_FD_PIPE] = p[1];
+	for (unsigned i = 0; i < VU_FD__COUNT; i++)
+		FZ_CHECK(r->pool[i] >= 0, "fd pool");
+	r->ram0 = mmap(NULL, VU_RAM0_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       r->pool[VU_FD_RAM0], 0);
+	r->ram1 = mmap(NULL, VU_RAM1_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       r->pool[VU_FD_RAM1], 0);
+	FZ_CHECK(r->ram0 != MAP_FAILED && r->ram1 != MAP_FAILED, "guest mmap");
+	FZ_CHECK(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, r->sv), "socketpair");
+	FZ_CHECK(!fcntl(r->sv[1], F_SETFL, O_NONBLOCK), "O_NONBLOCK");
+	r->fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	FZ_CHECK(r->fd_dir >= 0, "open /proc/self/fd");
+	r->ready = true;
+}
+
+/*
+ * Put the pool back as pool_init made it: guest RAM and log all zero (holes,
+ * as after ftruncate), eventfd counters 0, EFD2 blocking, the pipe empty.
+ * Nothing else in it is state: the server never changes a memfd's size or
+ * seals, and the only fd flag it sets is O_NONBLOCK on eventfds.
+ */
+static VU_NOCOV void pool_reset(struct vu_run *r)
+{
+	static const unsigned memfds[] = { VU_FD_RAM0, VU_FD_RAM1, VU_FD_LOG };
+	static const size_t sizes[] = { VU_RAM0_SIZE, VU_RAM1_SIZE, VU_LOG_SIZE };
+	uint8_t junk[64];
+
+	for (unsigned i = 0; i < 3; i++)
+		FZ_CHECK(!fallocate(r->pool[memfds[i]], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				    0, (off_t)sizes[i]),
+			 "punch memfd %u: %s", memfds[i], strerror(errno));
+	/* EFD2 is blocking again after the read (the server may have set O_NONBLOCK
+	 * on the shared file description) */
+	FZ_CHECK(!fcntl(r->pool[VU_FD_EFD2], F_SETFL, O_NONBLOCK), "EFD2 O_NONBLOCK");
+	for (unsigned i = VU_FD_EFD0; i <= VU_FD_EFD2; i++)
+		FZ_CHECK(read(r->pool[i], junk, 8) == 8 || errno == EAGAIN, "eventfd read");
+	FZ_CHECK(!fcntl(r->pool[VU_FD_EFD2], F_SETFL, 0), "EFD2 blocking");
+	while (read(r->pipe_rd, junk, sizeof(junk)) > 0)
+		;
+}
+
+static void run_init(struct vu_run *r, const uint8_t *data, size_t size)
+{
+	uint8_t cfg;
+
+	/* everything but the process-wide resources starts from zero */
+	memset(&r->in, 0, sizeof(r->in));
+	memset(&r->dev, 0, sizeof(r->dev));
+	r->sink = 0;
 	fz_in_init(&r->in, data, size);
 	cfg = fz_u8(&r->in);
 	r->dev.max_vrings = 1 + (cfg & 7);
@@ -732,27 +995,6 @@ static void run_init(struct vu_run *r, const uint8_t *data, size_t size)
 		r->dev.config[i] = (uint8_t)i;
 	for (unsigned i = 0; i < VU_DEV_RINGS; i++)
 		vq_init(&r->dev.q[i].vq);
-
-	r->pool[VU_FD_RAM0] = make_memfd(VU_RAM0_SIZE);
-	r->pool[VU_FD_RAM1] = make_memfd(VU_RAM1_SIZE);
-	r->pool[VU_FD_LOG] = make_memfd(VU_LOG_SIZE);
-	r->pool[VU_FD_EMPTY] = make_memfd(0);
-	r->pool[VU_FD_EFD0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	r->pool[VU_FD_EFD1] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	r->pool[VU_FD_EFD2] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	FZ_CHECK(!pipe2(p, O_CLOEXEC | O_NONBLOCK), "pipe");
-	r->pipe_rd = p[0];
-	r->pool[VU_FD_PIPE] = p[1];
-	for (unsigned i = 0; i < VU_FD__COUNT; i++)
-		FZ_CHECK(r->pool[i] >= 0, "fd pool");
-	r->ram0 = mmap(NULL, VU_RAM0_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       r->pool[VU_FD_RAM0], 0);
-	r->ram1 = mmap(NULL, VU_RAM1_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       r->pool[VU_FD_RAM1], 0);
-	FZ_CHECK(r->ram0 != MAP_FAILED && r->ram1 != MAP_FAILED, "guest mmap");
-
-	FZ_CHECK(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, r->sv), "socketpair");
-	FZ_CHECK(!fcntl(r->sv[1], F_SETFL, O_NONBLOCK), "O_NONBLOCK");
 	vu_server_init(&r->s, &dev_ops, &r->dev, r->sv[1]);
 }
 
@@ -765,27 +1007,23 @@ static void run_fini(struct vu_run *r)
 		FZ_CHECK(!r->s.mem[0].map[i].base && !r->s.mem[1].map[i].base,
 			 "mapping %u kept after reset", i);
 	FZ_CHECK(!r->s.log_base && r->s.log_fd == -1, "log kept after reset");
-	munmap(r->ram0, VU_RAM0_SIZE);
-	munmap(r->ram1, VU_RAM1_SIZE);
 	drain(r->sv[1]);
 	drain(r->sv[0]);
-	close(r->sv[0]);
-	close(r->sv[1]);
-	for (unsigned i = 0; i < VU_FD__COUNT; i++)
-		close(r->pool[i]);
-	close(r->pipe_rd);
+	pool_reset(r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct vu_run *r = malloc(sizeof(*r));
-	unsigned fds0, maps0;
+	struct vu_run *r = &vu_run_state;
+	static struct vu_ledger maps0;
+	unsigned fds0, fds1;
 
-	if (!r)
-		return 0;
 	vh_log_set_level(VH_LOG_ERR);
-	fds0 = count_fds();
-	maps0 = count_memfd_maps();
+	if (!r->ready)
+		pool_init(r);
+	fds0 = count_entries(r->fd_dir);
+	FZ_CHECK(!ledger.overflow, "mapping ledger overflow");
+	maps0 = ledger;
 	run_init(r, data, size);
 	for (unsigned n = 0; n < VU_MAX_OPS && !fz_done(&r->in); n++) {
 		switch (fz_u8(&r->in) % VU_OP__COUNT) {
@@ -811,10 +1049,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	run_fini(r);
-	free(r);
-	/* no fd or mapping survives a run (CVE-2019-14818 / CVE-2020-10726 class) */
-	FZ_CHECK(count_fds() == fds0, "fd leak: %u open, %u before", count_fds(), fds0);
-	FZ_CHECK(count_memfd_maps() == maps0, "mapping leak: %u memfd maps, %u before",
-		 count_memfd_maps(), maps0);
+	/* no fd or mapping survives a run (CVE-2019-14818 / CVE-2020-10726 class):
+	 * the pool and the socketpair are in both counts */
+	fds1 = count_entries(r->fd_dir);
+	FZ_CHECK(fds1 == fds0, "fd leak: %u open, %u before", fds1, fds0);
+	FZ_CHECK(ledger_same(&maps0), "mapping leak: %u mappings live, %u before%s", ledger.n,
+		 maps0.n, ledger.overflow ? " (ledger overflow)" : "");
 	return 0;
 }

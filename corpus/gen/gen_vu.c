@@ -12,7 +12,10 @@
  * traffic and GET_VRING_BASE, the same with packed rings, a live-migration
  * round (SET_LOG_BASE, LOG_ALL), then one seed per row H1-H11 of
  * research/hardening.md, each starting from a valid session so that the
- * hostile message meets running rings and mapped memory.  Sizes are always
+ * hostile message meets running rings and mapped memory, then seeds for the
+ * refusal paths a frontend can reach (ring start order, packed bases, device
+ * config, memory slots, log base, framing, a device without MQ and a
+ * frontend without protocol features).  Sizes are always
  * encoded explicitly (size mode "raw") so a seed does not depend on the
  * harness' idea of a natural size.
  */
@@ -545,6 +548,273 @@ static void seed_h11(const char *dir, struct gv *g)
 	save(dir, "H11-repeated-allocations", g);
 }
 
+/* ---- coverage seeds: every refusal path a frontend can reach ------------------- */
+
+static void addr3(struct gv *g, unsigned i, uint64_t d, uint64_t av, uint64_t u)
+{
+	struct vu_vring_addr a;
+
+	memset(&a, 0, sizeof(a));
+	a.index = i;
+	a.desc_user_addr = d;
+	a.avail_user_addr = av;
+	a.used_user_addr = u;
+	msg(g, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a));
+}
+
+/* A message with raw header flags (flags mode "raw"). */
+static void msg_flags(struct gv *g, uint32_t req, uint32_t flags, const void *p, uint16_t size)
+{
+	put8(g, OP_MSG);
+	put32(g, req);
+	put8(g, FL_RAW);
+	put32(g, flags);
+	put8(g, SZ_RAW);
+	put16(g, size);
+	put8(g, 0);
+	put(g, p, size);
+}
+
+static void ring_addr(struct gv *g, unsigned i, uint32_t flags, uint64_t shift)
+{
+	struct vu_vring_addr a;
+	uint64_t d, av, u;
+
+	ring_layout(g->packed, i, &d, &av, &u);
+	memset(&a, 0, sizeof(a));
+	a.index = i;
+	a.flags = flags;
+	a.desc_user_addr = UADDR(FD_RAM0) + d + shift;
+	a.avail_user_addr = UADDR(FD_RAM0) + av + shift;
+	a.used_user_addr = UADDR(FD_RAM0) + u + shift;
+	msg(g, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a));
+}
+
+/*
+ * Ring start order: kick before size, memory and features; a size the queue
+ * refuses once split is known; every "frozen while running" refusal; event fd
+ * shapes (no-fd flag, stray bits, pipe, memfd); feature changes under running
+ * rings; requests refused for a protocol feature that was not negotiated.
+ */
+static void seed_ring_order(const char *dir, struct gv *g)
+{
+	static const uint8_t zero[VU_CONFIG_HDR_SIZE];
+
+	begin(g, 1 | 8, false);
+	msg_u64(g, 0x1234, 0); /* unknown, NEED_REPLY before REPLY_ACK: no answer */
+	msg_flags(g, 0x1234, VHOST_USER_VERSION, zero, 8); /* unknown, no NEED_REPLY */
+	msg_flags(g, VHOST_USER_SET_OWNER, 2, zero, 0);     /* version 2: framing error */
+	msg(g, VHOST_USER_GET_QUEUE_NUM, NULL, 0); /* MQ offered, not negotiated: allowed */
+	msg(g, VHOST_USER_GET_CONFIG, zero, sizeof(zero)); /* CONFIG not negotiated */
+	msg(g, VHOST_USER_GET_STATUS, NULL, 0); /* refused: the connection drops */
+	msg(g, VHOST_USER_SET_OWNER, NULL, 0);
+	msg_u64(g, VHOST_USER_SET_PROTOCOL_FEATURES, PF_ALL | (1ULL << 20)); /* not offered */
+	msg_u64(g, VHOST_USER_SET_PROTOCOL_FEATURES, PF_ALL);
+	msg_state(g, VHOST_USER_SET_VRING_BASE, 0, 0x10000); /* format not known yet */
+	msg_fds(g, VHOST_USER_SET_LOG_FD, true, NULL, 0, NULL, 0); /* its fd missing */
+	msg_vring_fd(g, VHOST_USER_SET_VRING_KICK, 0, FD_EFD0); /* kick first */
+	msg_state(g, VHOST_USER_SET_VRING_NUM, 0, 3);           /* accepted: format unknown */
+	ring_addr(g, 0, 0, 0);
+	msg_state(g, VHOST_USER_SET_VRING_NUM, 1, RING_SIZE);
+	ring_addr(g, 1, 0, 0);
+	msg_vring_fd(g, VHOST_USER_SET_VRING_KICK, 1, FD_EFD0); /* no memory yet */
+	mem_table(g);                                          /* no features yet */
+	msg_u64(g, VHOST_USER_SET_FEATURES, F_SPLIT | (1ULL << 40)); /* not offered */
+	msg_u64(g, VHOST_USER_SET_FEATURES, F_SPLIT); /* ring 1 starts, ring 0 (size 3) not */
+	msg_state(g, VHOST_USER_SET_VRING_NUM, 0, 3);  /* split now: not a power of two */
+	msg_state(g, VHOST_USER_SET_VRING_NUM, 0, RING_SIZE); /* starts ring 0 */
+	msg_state(g, VHOST_USER_SET_VRING_NUM, 0, RING_SIZE); /* running: busy */
+	ring_addr(g, 0, 1u << VHOST_VRING_F_LOG, 0);   /* same addresses, log flag: fine */
+	ring_addr(g, 0, 0, 0x1000);                    /* moved while running: busy */
+	addr3(g, 0, UADDR(FD_RAM0) + RING_OFF(0), UADDR(FD_RAM0) + RING_OFF(0) + 0x1000,
+	      UADDR(FD_RAM0) + 0x3000); /* used moved */
+	addr3(g, 0, UADDR(FD_RAM0) + RING_OFF(0), UADDR(FD_RAM0) + 0x3000,
+	      UADDR(FD_RAM0) + RING_OFF(0) + 0x1208); /* avail moved */
+	msg_state(g, VHOST_USER_SET_VRING_ENABLE, 0, 0); /* disabled while running */
+	msg_state(g, VHOST_USER_SET_VRING_BASE, 0, 0); /* running: busy */
+	msg_u64(g, VHOST_USER_SET_FEATURES, F_SPLIT & ~VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
+	msg_state(g, VHOST_USER_SET_VRING_ENABLE, 0, 2);
+	msg_u64(g, VHOST_USER_SET_VRING_KICK, 1 | VHOST_USER_VRING_NOFD_MASK); /* polling */
+	msg_vring_fd(g, VHOST_USER_SET_VRING_CALL, 0 | VHOST_USER_VRING_NOFD_MASK, FD_EFD1);
+	msg_vring_fd(g, VHOST_USER_SET_VRING_CALL, 0x1000, FD_EFD1); /* stray bits */
+	msg_vring_fd(g, VHOST_USER_SET_VRING_CALL, 0, FD_PIPE);
+	msg_vring_fd(g, VHOST_USER_SET_VRING_CALL, 0, FD_RAM1);
+	msg_u64(g, VHOST_USER_SET_VRING_ERR, 0 | VHOST_USER_VRING_NOFD_MASK);
+	chain(g, 0, 1, false);
+	put8(g, OP_TRAFFIC);
+	msg_state(g, VHOST_USER_GET_VRING_BASE, 1, 0);
+	msg_state(g, VHOST_USER_SET_VRING_BASE, 1, 0x10000); /* split: > 16 bits */
+	msg_vring_fd(g, VHOST_USER_SET_VRING_CALL, 1, FD_EFD2); /* stopped ring: no start */
+	msg_state(g, VHOST_USER_SET_VRING_ENABLE, 1, 1);        /* stopped ring */
+	addr3(g, 1, UADDR(FD_RAM0) + RING_OFF(1), UADDR(FD_RAM0) + RAM0_SIZE - 2,
+	      UADDR(FD_RAM0) + RING_OFF(1) + 0x1208); /* avail runs off the end */
+	msg_vring_fd(g, VHOST_USER_SET_VRING_KICK, 1, FD_EFD0);
+	msg_u64(g, VHOST_USER_SET_STATUS, 0x100);
+	msg(g, VHOST_USER_RESET_OWNER, NULL, 0);
+	save(dir, "ring-start-order", g);
+}
+
+/* Packed bases: none sent (wrap counters start at 1), used half 0 (= avail). */
+static void seed_packed_base(const char *dir, struct gv *g)
+{
+	begin(g, 1 | 8, true);
+	negotiate(g, F_PACKED);
+	mem_table(g);
+	msg_state(g, VHOST_USER_SET_VRING_NUM, 0, RING_SIZE);
+	ring_addr(g, 0, 0, 0);
+	msg_vring_fd(g, VHOST_USER_SET_VRING_KICK, 0, FD_EFD0); /* no SET_VRING_BASE */
+	msg_state(g, VHOST_USER_SET_VRING_BASE, 1, 0 | 1u << 15); /* before its size */
+	msg_state(g, VHOST_USER_SET_VRING_NUM, 1, RING_SIZE);
+	ring_addr(g, 1, 0, 0);
+	msg_vring_fd(g, VHOST_USER_SET_VRING_KICK, 1, FD_EFD0);
+	chain(g, 0, 1, false);
+	chain(g, 1, 1, true);
+	put8(g, OP_TRAFFIC);
+	msg_state(g, VHOST_USER_GET_VRING_BASE, 0, 0);
+	msg_state(g, VHOST_USER_GET_VRING_BASE, 1, 0);
+	save(dir, "packed-base-forms", g);
+}
+
+/* Device config: device errors, size mismatches, SET_CONFIG. */
+static void seed_config(const char *dir, struct gv *g)
+{
+	struct vu_config c;
+
+	session(g, false);
+	memset(&c, 0, sizeof(c));
+	c.offset = 30;
+	c.size = 8; /* beyond the device's 32 bytes: empty reply */
+	msg(g, VHOST_USER_GET_CONFIG, &c, VU_CONFIG_HDR_SIZE + 8);
+	c.offset = 0;
+	msg(g, VHOST_USER_GET_CONFIG, &c, VU_CONFIG_HDR_SIZE + 4); /* size field disagrees */
+	memset(c.region, 0xee, 8);
+	msg(g, VHOST_USER_SET_CONFIG, &c, VU_CONFIG_HDR_SIZE + 8);
+	msg(g, VHOST_USER_GET_CONFIG, &c, VU_CONFIG_HDR_SIZE + 8);
+	msg(g, VHOST_USER_SET_CONFIG, &c, VU_CONFIG_HDR_SIZE + 4);
+	c.size = 300;
+	msg(g, VHOST_USER_SET_CONFIG, &c, VU_CONFIG_HDR_SIZE + 8);
+	c.size = 8;
+	c.offset = 30;
+	msg(g, VHOST_USER_SET_CONFIG, &c, VU_CONFIG_HDR_SIZE + 8);
+	msg(g, VHOST_USER_GET_CONFIG, &c, 4); /* refused before the handler */
+	c.size = 300;
+	c.offset = 0;
+	msg(g, VHOST_USER_GET_CONFIG, &c, VU_CONFIG_HDR_SIZE + 8); /* > 256 bytes */
+	save(dir, "config", g);
+}
+
+/*
+ * Memory slots: an empty table, a duplicate ADD (reference) and its REMs, a
+ * REM of nothing, ADDs the server must refuse (file too small, not a file),
+ * then ADDs up to GMEM_MAX_REGIONS and one more.
+ */
+static void seed_memslots_edge(const char *dir, struct gv *g)
+{
+	struct vu_mem_single m;
+	union vu_payload p;
+	static const uint8_t r0 = FD_RAM0, r1 = FD_RAM1, efd = FD_EFD0;
+
+	session(g, false);
+	memset(&p, 0, sizeof(p));
+	msg_fds(g, VHOST_USER_SET_MEM_TABLE, true, &p, 8, NULL, 0); /* 0 regions */
+	p.memory.nregions = 9;
+	msg_fds(g, VHOST_USER_SET_MEM_TABLE, true, &p, 8 + 32, &r0, 1); /* 9, one sent */
+	memset(&m, 0, sizeof(m));
+	region(&m.region, RAM1_GPA, RAM1_SIZE, FD_RAM1, 0);
+	msg_fds(g, VHOST_USER_ADD_MEM_REG, true, &m, sizeof(m), &r1, 1); /* the same again */
+	msg_fds(g, VHOST_USER_REM_MEM_REG, true, &m, sizeof(m), NULL, 0); /* one reference */
+	msg_fds(g, VHOST_USER_REM_MEM_REG, true, &m, sizeof(m), NULL, 0); /* gone */
+	msg_fds(g, VHOST_USER_REM_MEM_REG, true, &m, sizeof(m), NULL, 0); /* not there */
+	/* near misses of RAM0's region: a different size, VA, offset */
+	region(&m.region, 0, 0x1000, FD_RAM0, 0);
+	msg_fds(g, VHOST_USER_ADD_MEM_REG, true, &m, sizeof(m), &r0, 1); /* overlaps */
+	msg_fds(g, VHOST_USER_REM_MEM_REG, true, &m, sizeof(m), NULL, 0); /* not there */
+	region(&m.region, 0, RAM0_SIZE, FD_RAM0, 0);
+	m.region.userspace_addr += 0x1000;
+	msg_fds(g, VHOST_USER_ADD_MEM_REG, true, &m, sizeof(m), &r0, 1);
+	msg_fds(g, VHOST_USER_REM_MEM_REG, true, &m, sizeof(m), NULL, 0);
+	m.region.userspace_addr -= 0x1000;
+	m.region.mmap_offset = 0x1000;
+	msg_fds(g, VHOST_USER_ADD_MEM_REG, true, &m, sizeof(m), &r0, 1);
+	region(&m.region, RAM1_GPA, RAM0_SIZE, FD_RAM1, 0);
+	msg_fds(g, VHOST_USER_ADD_MEM_REG, true, &m, sizeof(m), &r1, 1); /* past EOF */
+	region(&m.region, RAM1_GPA, 0x1000, FD_RAM1, 0);
+	msg_fds(g, VHOST_USER_ADD_MEM_REG, true, &m, sizeof(m), &efd, 1); /* an eventfd */
+	for (unsigned i = 0; i < 32; i++) {
+		region(&m.region, 0x200000000ULL + 0x1000ULL * i, 0x1000, FD_RAM0,
+		       0x1000ULL * i);
+		m.region.userspace_addr = 0x100000000000ULL + 0x1000ULL * i;
+		msg_fds(g, VHOST_USER_ADD_MEM_REG, true, &m, sizeof(m), &r0, 1);
+	}
+	put8(g, OP_TRAFFIC);
+	save(dir, "memslots-edge", g);
+}
+
+/* SET_LOG_BASE refusals; each drops the connection (QEMU waits for the reply). */
+static void seed_log_edge(const char *dir, struct gv *g)
+{
+	static const struct vu_log bad[] = {
+		{ 0, 0 },                           /* empty */
+		{ 0x1000, UINT64_MAX - 0xfff },     /* offset + size wraps */
+		{ 0x8000000000000000ULL, 0 },       /* more than half the address space */
+		{ 2 * LOG_SIZE, 0 },                /* past the end of the file */
+	};
+	static const uint8_t lsel = FD_LOG, efd = FD_EFD0;
+	struct vu_log ok = { LOG_SIZE, 0 };
+
+	session(g, false);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		msg_u64(g, VHOST_USER_SET_PROTOCOL_FEATURES, PF_ALL);
+		msg_fds(g, VHOST_USER_SET_LOG_BASE, false, &bad[i], sizeof(bad[i]), &lsel, 1);
+	}
+	msg_u64(g, VHOST_USER_SET_PROTOCOL_FEATURES, PF_ALL);
+	msg_fds(g, VHOST_USER_SET_LOG_BASE, false, &ok, sizeof(ok), &efd, 1); /* not a file */
+	save(dir, "log-base-edge", g);
+}
+
+/* Framing: unknown requests (ack'ed as failures), nothing to read, clean EOF. */
+static void seed_framing_edge(const char *dir, struct gv *g)
+{
+	session(g, false);
+	msg_u64(g, VHOST_USER_SEND_RARP, 0); /* known name, no rule */
+	msg_u64(g, 0x1234, 0);               /* beyond the table */
+	raw(g, OP_RAW, NULL, 0, NULL, 0);        /* nothing sent: EAGAIN */
+	{
+		struct {
+			struct vu_hdr h;
+			uint8_t p[20];
+		} __attribute__((packed)) m = { { VHOST_USER_SET_VRING_ADDR, VHOST_USER_VERSION,
+						   40 },
+						 { 0 } };
+
+		raw(g, OP_RAW, &m, sizeof(m), NULL, 0); /* payload short, no EOF: EAGAIN */
+	}
+	raw(g, OP_EOF, NULL, 0, NULL, 0);        /* orderly EOF between messages */
+	negotiate(g, F_SPLIT);
+	save(dir, "framing-edge", g);
+}
+
+/*
+ * A device without MQ: GET_QUEUE_NUM is refused (and the connection dropped).
+ * Then a frontend without VHOST_USER_F_PROTOCOL_FEATURES (and so without
+ * REPLY_ACK): a started ring is enabled whatever SET_VRING_ENABLE says.
+ */
+static void seed_no_mq(const char *dir, struct gv *g)
+{
+	begin(g, 1, false);
+	msg(g, VHOST_USER_GET_QUEUE_NUM, NULL, 0);
+	msg_u64(g, VHOST_USER_SET_PROTOCOL_FEATURES, PF_ALL); /* MQ, CONFIG not offered */
+	msg(g, VHOST_USER_SET_OWNER, NULL, 0);
+	msg_u64(g, VHOST_USER_SET_FEATURES, F_PF); /* the device wants VERSION_1 */
+	msg_u64(g, VHOST_USER_SET_FEATURES, F_SPLIT & ~F_PF);
+	mem_table(g);
+	ring(g, 0);
+	msg_state(g, VHOST_USER_SET_VRING_ENABLE, 0, 0);
+	chain(g, 0, 1, false);
+	put8(g, OP_TRAFFIC);
+	save(dir, "no-mq", g);
+}
+
 /**
  * gen_vu() - write every vu_msg seed into @dir.
  * @dir: output directory (exists)
@@ -570,6 +840,13 @@ void gen_vu(const char *dir)
 	seed_h9(dir, &g);
 	seed_h10(dir, &g);
 	seed_h11(dir, &g);
+	seed_ring_order(dir, &g);
+	seed_packed_base(dir, &g);
+	seed_config(dir, &g);
+	seed_memslots_edge(dir, &g);
+	seed_log_edge(dir, &g);
+	seed_framing_edge(dir, &g);
+	seed_no_mq(dir, &g);
 }
 
 #ifndef GEN_VU_NO_MAIN
