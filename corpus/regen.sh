@@ -21,3 +21,7 @@ cmake --build "$build" --target gen_net >/dev/null
 for t in net_hdr net_tx net_rx vnet_ops; do
 	printf '%-9s %3d seeds\n' "$t" "$(ls "$root/corpus/$t"/seed-*.bin | wc -l)"
 done
+# vhost-user message target: its own generator (corpus/gen/gen_vu.c)
+cmake --build "$build" --target gen_vu >/dev/null
+"$build/fuzz/gen_vu" "$root/corpus/vu_msg"
+printf '%-9s %3d seeds\n' vu_msg "$(ls "$root/corpus/vu_msg"/seed-*.bin | wc -l)"
