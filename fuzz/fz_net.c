@@ -442,15 +442,18 @@ static void txe_push(struct fz_net *n, const struct fz_txexp *e)
 	n->txe[n->ntxe++] = *e;
 }
 
-/* Hash the bytes [@from, @to) of @c's readable stream. */
-static uint64_t hash_stream(struct fz_net *n, const struct fz_nchain *c, size_t from, size_t to,
-			    uint64_t h)
+/* Hash @hs header bytes @raw, then bytes [@hs, @to) of @c's readable stream. */
+static uint64_t hash_stream(struct fz_net *n, const struct fz_nchain *c, const uint8_t *raw,
+			    size_t hs, size_t to)
 {
-	size_t got = chain_read(n, c, false, from, n->scratch, to - from);
+	size_t got;
 
-	FZ_CHECK(got == to - from, "chain %u: %zu of %zu readable bytes mapped", c->id, got,
-		 to - from);
-	return fz_hash(h, n->scratch, got);
+	/* one contiguous buffer: fz_hash works on words, it cannot be resumed */
+	memcpy(n->scratch, raw, hs);
+	got = chain_read(n, c, false, hs, n->scratch + hs, to - hs);
+	FZ_CHECK(got == to - hs, "chain %u: %zu of %zu readable bytes mapped", c->id, got,
+		 to - hs);
+	return fz_hash(FZ_HASH_INIT, n->scratch, to);
 }
 
 /*
@@ -480,7 +483,7 @@ static bool tx_expect(struct fz_net *n, struct fz_nchain *c, struct fz_txexp *e)
 		return false;
 	fz_hdr_encode(raw, hs, &h);
 	e->len = (uint32_t)(hs + frame);
-	e->hash = hash_stream(n, c, hs, c->out_bytes, fz_hash(FZ_HASH_INIT, raw, hs));
+	e->hash = hash_stream(n, c, raw, hs, c->out_bytes);
 	e->id = c->id;
 	e->wild = false;
 	return true;
@@ -1471,6 +1474,30 @@ void fz_net_op_flip(struct fz_net *n, bool anywhere)
 
 /* ---- set-up and tear-down ------------------------------------------------------------- */
 
+/*
+ * Harness buffers that outlive a run: allocated once (grown when a layout
+ * needs more) so that no run pays for fresh pages of its snapshot, granule
+ * maps and scratch buffers (the sanitizer allocator quarantines freed memory,
+ * and maps blocks above 128 KiB afresh on every allocation).  Their contents
+ * are rewritten before use by every run; nothing carries over.
+ */
+struct keep_buf {
+	void *p;
+	size_t cap;
+};
+
+static struct keep_buf keep_snap, keep_gmap, keep_scratch, keep_gen;
+
+static void *keep(struct keep_buf *k, size_t want)
+{
+	if (k->cap < want) {
+		free(k->p);
+		k->p = malloc(want);
+		k->cap = k->p ? want : 0;
+	}
+	return k->p;
+}
+
 /* Move the layout's guest RAM into a memfd so a vhost-user frontend can share it. */
 static int to_memfd(struct fz_net *n)
 {
@@ -1532,12 +1559,13 @@ int fz_net_init(struct fz_net *n, const uint8_t *data, size_t size, enum fz_net_
 	n->bulk_off = RING_END;
 	if (memfd && to_memfd(n))
 		return -1;
-	n->snap = malloc(n->l.arena_size);
-	n->gbuf = calloc(3, n->l.arena_size / FZ_NET_GRAN + 1);
-	n->scratch = malloc(SCRATCH);
-	n->gen = malloc(SCRATCH);
+	n->snap = keep(&keep_snap, n->l.arena_size);
+	n->gbuf = keep(&keep_gmap, 3 * (n->l.arena_size / FZ_NET_GRAN + 1));
+	n->scratch = keep(&keep_scratch, SCRATCH);
+	n->gen = keep(&keep_gen, SCRATCH);
 	if (!n->snap || !n->gbuf || !n->scratch || !n->gen)
 		return -1;
+	memset(n->gbuf, 0, 3 * (n->l.arena_size / FZ_NET_GRAN + 1));
 	n->gwr = n->gbuf + n->l.arena_size / FZ_NET_GRAN + 1;
 	n->gtab = n->gwr + n->l.arena_size / FZ_NET_GRAN + 1;
 	for (unsigned i = 0; i < FZ_NR__COUNT; i++) {
@@ -1727,10 +1755,6 @@ void fz_net_fini(struct fz_net *n)
 		fz_layout_free(&n->l);
 	for (unsigned i = 0; i < FZ_NR__COUNT; i++)
 		free(n->q[i].ch);
-	free(n->snap);
-	free(n->gbuf);
-	free(n->scratch);
-	free(n->gen);
 	free(n->txe);
 	free(n->rxf);
 }

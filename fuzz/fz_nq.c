@@ -89,7 +89,7 @@ static uint8_t *zone_map(struct fz_net *n, enum fz_nzone z, unsigned *ng)
 }
 
 /* First run of @need free granules at or after @from (below @to), or -1. */
-static FZ_NOCOV int free_run(const uint8_t *m, unsigned from, unsigned to, unsigned need)
+static FZ_NOCOV __attribute__((noinline)) int free_run(const uint8_t *m, unsigned from, unsigned to, unsigned need)
 {
 	unsigned run = 0;
 
