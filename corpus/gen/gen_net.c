@@ -1281,6 +1281,26 @@ static void gen_vnet(void)
 	u8(&g, 2);
 	emit(t, "G3-mq-and-long-commands", &g);
 
+	/* MQ_VQ_PAIRS_SET malformed: 0 pairs, another command, a short payload;
+	 * then one command longer than the device's command buffer */
+	g.n = 0;
+	head(&g, base | F_CTRL, 16, BE_ALL, 4 | 8);
+	u8(&g, VO_C_CTRL_ALL);
+	u8(&g, VO_SETUP);
+	vo_ctrl(&g, 4, 0, (const uint8_t *)"\x00\x00", 2, 1 << 2);
+	vo_ctrl(&g, 4, 1, (const uint8_t *)"\x01\x00", 2, 1 << 2);
+	vo_ctrl(&g, 4, 0, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_run(&g, 2, 8);
+	u8(&g, VO_CTRL);
+	u8(&g, 1);
+	u8(&g, 0);
+	u8(&g, 0xfd); /* 14 * 64 = 896 bytes */
+	for (unsigned i = 0; i < 896; i++)
+		u8(&g, 0);
+	u8(&g, 1 << 2);
+	vo_run(&g, 2, 8);
+	emit(t, "G2-mq-malformed-and-oversized", &g);
+
 	START(base | F_CTRL | F_PACKED, 6, VO_C_PROTO | VO_C_CTRL_ALL);
 	vo_ctrl(&g, 0, 1, (const uint8_t *)"\x00", 1, (3 << 2) | 0x10 | 2);
 	vo_run(&g, 2, 8);
