@@ -582,7 +582,8 @@ void fz_zone_free(struct fz_net *n, const struct fz_nalloc *a);
 uint64_t fz_zone_gpa(const struct fz_net *n, enum fz_nzone z, uint32_t off);
 uint8_t *fz_zone_host(const struct fz_net *n, enum fz_nzone z, uint32_t off);
 
-/* 64-bit FNV-1a over @len bytes, continuing from @h. */
+/* 64-bit FNV-1a-like hash of @len bytes, from @h, by 8-byte words: hashing a
+ * buffer in two calls differs from hashing it in one. */
 uint64_t fz_hash(uint64_t h, const void *p, size_t len);
 #define FZ_HASH_INIT 0xcbf29ce484222325ULL
 

@@ -13,6 +13,7 @@
  */
 #include "fuzz/fz_net.h"
 
+#include <endian.h>
 #include <string.h>
 
 #define FB(x) VIRTIO_BIT(x)
@@ -332,26 +333,54 @@ int fz_ref_ctrl(uint64_t f, unsigned max_pairs, const uint8_t *cmd, size_t len)
 
 /* ---- misc ---------------------------------------------------------------- */
 
-uint64_t fz_hash(uint64_t h, const void *p, size_t len)
+/*
+ * 64-bit FNV-1a over 8-byte little-endian words (the tail byte by byte):
+ * frames are up to 64 KiB and hashed twice each, so a byte-wise loop under
+ * the sanitizers cost more than the device's own work.
+ */
+FZ_NOCOV FZ_NOASAN uint64_t fz_hash(uint64_t h, const void *p, size_t len)
 {
 	const uint8_t *b = p;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, b + i, 8);
+		h ^= le64toh(w);
+		h *= 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	for (; i < len; i++) {
 		h ^= b[i];
 		h *= 0x100000001b3ULL;
 	}
 	return h;
 }
 
-FZ_NOCOV void fz_frame_fill(const struct fz_frame *f, uint32_t from, uint8_t *dst, uint32_t len)
+FZ_NOCOV FZ_NOASAN void fz_frame_fill(const struct fz_frame *f, uint32_t from, uint8_t *dst,
+				      uint32_t len)
 {
+	uint8_t row[256];
 	uint32_t i = 0;
 
 	for (; i < len && from + i < f->npfx; i++)
 		dst[i] = f->pfx[from + i];
-	for (; i < len; i++) {
-		uint32_t k = from + i;
+	/*
+	 * Byte k is seed + 31 k + 7 (k >> 8): within one 256-byte block (k >> 8
+	 * fixed) the bytes are a fixed row (31 j) plus a per-block constant, so
+	 * whole blocks are one vectorisable add.
+	 */
+	for (unsigned j = 0; j < 256; j++)
+		row[j] = (uint8_t)(j * 31u);
+	while (i < len) {
+		uint32_t k = from + i, j = k & 255u, m = 256u - j;
+		uint8_t c = (uint8_t)(f->seed + (k >> 8) * 7u);
 
-		dst[i] = (uint8_t)(f->seed + k * 31u + (k >> 8) * 7u);
+		if (m > len - i)
+			m = len - i;
+		for (uint32_t t = 0; t < m; t++)
+			dst[i + t] = (uint8_t)(row[j + t] + c);
+		i += m;
 	}
 }

@@ -937,6 +937,15 @@ static void gen_rx(void)
 	inject(&g, IN_ORDINARY, 1000, &H0, 2);
 	run(&g, 8);
 	emit(t, "B6-straddling-buffers", &g);
+
+	/* a refused chain uses up a budget of 1 before any buffer is reserved */
+	START(v1, 8);
+	post_rx(&g, SH_NB(2), TW_WRITABLE, 1600, 0);
+	post_rx(&g, SH_NB(1), TW_NONE, 1600, 0);
+	inject(&g, IN_ORDINARY, 40, &H0, 1);
+	run(&g, 1);
+	run(&g, 4);
+	emit(t, "budget-spent-on-refused-chain", &g);
 #undef START
 }
 
@@ -1194,6 +1203,53 @@ static void gen_vnet(void)
 	vo_run(&g, 2, 8);
 	emit(t, "G4-unknown-or-not-negotiated", &g);
 
+	/* every command of every class the device knows, valid and malformed:
+	 * CTRL_RX_EXTRA commands (not offered), unknown commands, wrong lengths,
+	 * MAC tables cut short, with trailing bytes or a count past the data,
+	 * classes never offered (VLAN, GUEST_OFFLOADS) */
+	START(base | F_CTRL, 8, VO_C_CTRL_ALL);
+	vo_ctrl(&g, 0, 1, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_ctrl(&g, 0, 2, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_ctrl(&g, 0, 3, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_run(&g, 2, 8);
+	vo_ctrl(&g, 0, 4, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_ctrl(&g, 0, 5, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_ctrl(&g, 0, 6, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_run(&g, 2, 8);
+	vo_ctrl(&g, 0, 0, (const uint8_t *)"\x01\x00", 2, 1 << 2);
+	vo_ctrl(&g, 1, 0, (const uint8_t *)"\x01\x00", 2, 1 << 2);
+	memset(tab, 0, sizeof(tab));
+	tab[0] = 1;
+	memcpy(tab + 4, mac, 6);
+	vo_ctrl(&g, 1, 0, tab, 10, 1 << 2); /* no multicast list */
+	vo_run(&g, 2, 8);
+	memset(tab, 0, sizeof(tab));
+	vo_ctrl(&g, 1, 0, tab, 9, 1 << 2); /* one byte after both lists */
+	tab[0] = 5;
+	memcpy(tab + 4, mac, 6);
+	vo_ctrl(&g, 1, 0, tab, 10, 1 << 2); /* 5 entries, 1 present */
+	vo_ctrl(&g, 1, 2, mac, 6, 1 << 2);
+	vo_run(&g, 2, 8);
+	vo_ctrl(&g, 3, 0, NULL, 0, 1 << 2);
+	vo_ctrl(&g, 3, 1, NULL, 0, 1 << 2);
+	vo_ctrl(&g, 3, 0, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_run(&g, 2, 8);
+	vo_ctrl(&g, 2, 0, (const uint8_t *)"\x01\x00", 2, 1 << 2);
+	vo_ctrl(&g, 5, 0, (const uint8_t *)"\x00\x00\x00\x00\x00\x00\x00\x00", 8, 1 << 2);
+	vo_run(&g, 2, 8);
+	emit(t, "ctrl-every-command", &g);
+
+	/* the same classes with none of their features negotiated */
+	START(base | F_CTRL, 8, 0);
+	vo_ctrl(&g, 0, 0, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_ctrl(&g, 1, 1, mac, 6, 1 << 2);
+	vo_ctrl(&g, 1, 0, tab, 20, 1 << 2);
+	vo_run(&g, 2, 8);
+	vo_ctrl(&g, 3, 0, NULL, 0, 1 << 2);
+	vo_ctrl(&g, 4, 0, (const uint8_t *)"\x01\x00", 2, 1 << 2);
+	vo_run(&g, 2, 8);
+	emit(t, "G4-ctrl-features-not-negotiated", &g);
+
 	/* two queue pairs with MQ: the control queue is virtqueue 4; MQ_VQ_PAIRS_SET,
 	 * a MAC table of 70 entries (overflow flag), a command over the limit */
 	g.n = 0;
@@ -1224,6 +1280,26 @@ static void gen_vnet(void)
 	vo_vu(&g, VV_GET_BASE);
 	u8(&g, 2);
 	emit(t, "G3-mq-and-long-commands", &g);
+
+	/* MQ_VQ_PAIRS_SET malformed: 0 pairs, another command, a short payload;
+	 * then one command longer than the device's command buffer */
+	g.n = 0;
+	head(&g, base | F_CTRL, 16, BE_ALL, 4 | 8);
+	u8(&g, VO_C_CTRL_ALL);
+	u8(&g, VO_SETUP);
+	vo_ctrl(&g, 4, 0, (const uint8_t *)"\x00\x00", 2, 1 << 2);
+	vo_ctrl(&g, 4, 1, (const uint8_t *)"\x01\x00", 2, 1 << 2);
+	vo_ctrl(&g, 4, 0, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_run(&g, 2, 8);
+	u8(&g, VO_CTRL);
+	u8(&g, 1);
+	u8(&g, 0);
+	u8(&g, 0xfd); /* 14 * 64 = 896 bytes */
+	for (unsigned i = 0; i < 896; i++)
+		u8(&g, 0);
+	u8(&g, 1 << 2);
+	vo_run(&g, 2, 8);
+	emit(t, "G2-mq-malformed-and-oversized", &g);
 
 	START(base | F_CTRL | F_PACKED, 6, VO_C_PROTO | VO_C_CTRL_ALL);
 	vo_ctrl(&g, 0, 1, (const uint8_t *)"\x00", 1, (3 << 2) | 0x10 | 2);
