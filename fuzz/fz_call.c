@@ -209,9 +209,9 @@ static void guard_add(struct fz_run *r, const uint8_t *p, size_t len)
  * write-protect every page that holds no byte the device may write (a store
  * there is reported by the guard's handler) and snapshot only the rest, which
  * fz_post() diffs byte by byte as before.  Same guarantee, a few syscalls.
- * The writable set is taken before the call: for a packed vq_pop that means
- * the slots it consumes are not writable during that pop (it has no reason to
- * write them; flagged, where the whole-RAM diff tolerated it).
+ * The writable set is a superset of what fz_post() allows after the call
+ * (a packed vq_pop: the whole descriptor ring, as its window grows by the
+ * slots it consumes), so nothing write_allowed() accepts can fault.
  */
 static bool guard_setup(struct fz_run *r)
 {
@@ -225,7 +225,10 @@ static bool guard_setup(struct fz_run *r)
 	g->nrw = 0;
 	guard_add(r, r->rg.dev, r->rg.dev_len);
 	if (r->packed && r->rg.desc && n) {
-		uint32_t a = r->us_pos % n, b = a + (r->win < n ? r->win : n);
+		/* a pop widens the window by the slots it consumes, and may
+		 * stage (write) a rejected chain there: whole ring */
+		uint32_t w = r->in_pop ? n : r->win;
+		uint32_t a = r->us_pos % n, b = a + (w < n ? w : n);
 
 		guard_add(r, r->rg.desc + 16 * a, 16 * ((b < n ? b : n) - a));
 		if (b > n)
@@ -739,8 +742,10 @@ enum vq_status fz_do_pop(struct fz_run *r)
 	if (replay)
 		memcpy(&r->df_vq[0], &r->vq, sizeof(r->vq));
 	vq_chain_init(&r->c, r->iov, r->iov_cap);
+	r->in_pop = true;
 	fz_pre(r);
 	st = vq_pop(&r->vq, &r->c);
+	r->in_pop = false;
 	if (live && (st == VQ_OK || st == VQ_BAD_CHAIN)) {
 		if (!r->packed)
 			r->av_pos++;

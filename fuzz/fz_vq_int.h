@@ -124,6 +124,7 @@ struct fz_run {
 	uint8_t *snap;      /* guest RAM before the current core call (guarded:
 			     * only the writable pages, at their offsets) */
 	bool guarded;       /* the last call ran under the write guard */
+	bool in_pop;        /* the call being guarded is vq_pop */
 	struct fz_guard guard;
 	struct iovec *iov, *iov2;
 	unsigned iov_cap;
