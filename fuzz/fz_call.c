@@ -160,24 +160,6 @@ bool fz_budget(struct fz_run *r)
 	return true;
 }
 
-/* memcpy() of guest RAM into the snapshot, without the sanitizer's
- * interceptor scanning both ranges' shadow on every call (page multiples). */
-#if defined(__clang__)
-#define FZ_NO_MEMCPY_IDIOM __attribute__((no_builtin("memcpy")))
-#else
-#define FZ_NO_MEMCPY_IDIOM
-#endif
-
-static FZ_NOCOV FZ_NOASAN FZ_NO_MEMCPY_IDIOM void snap_copy(uint8_t *dst, const uint8_t *src,
-							     size_t len)
-{
-	uint64_t *d = (uint64_t *)(void *)dst;
-	const uint64_t *q = (const uint64_t *)(const void *)src;
-
-	for (size_t i = 0; i < len / 8; i++)
-		d[i] = q[i];
-}
-
 /* Add host range [@p, @p + @len) of guest RAM, widened to pages, to the guard's
  * writable set (kept ascending and disjoint). */
 static void guard_add(struct fz_run *r, const uint8_t *p, size_t len)
@@ -235,8 +217,7 @@ static bool guard_setup(struct fz_run *r)
 			guard_add(r, r->rg.desc, 16 * (b - n));
 	}
 	for (unsigned i = 0; i < g->nrw; i++)
-		snap_copy(r->snap + g->rw[i].lo, r->l.arena + g->rw[i].lo,
-			  g->rw[i].hi - g->rw[i].lo);
+		memcpy(r->snap + g->rw[i].lo, r->l.arena + g->rw[i].lo, g->rw[i].hi - g->rw[i].lo);
 	return fz_guard_arm(g);
 }
 
@@ -273,7 +254,7 @@ void fz_pre(struct fz_run *r)
 	}
 	r->guarded = guard_setup(r);
 	if (!r->guarded)
-		snap_copy(r->snap, r->l.arena, r->l.arena_size);
+		memcpy(r->snap, r->l.arena, r->l.arena_size);
 }
 
 /* Migration: every guest byte the device wrote must be in a dirty page. */
@@ -299,17 +280,6 @@ static bool write_allowed(const struct fz_run *r, const uint8_t *p)
 	return false;
 }
 
-/* Are the 4 KiB at @a and @b equal?  (8-byte aligned harness buffers) */
-static FZ_NOCOV FZ_NOASAN bool block_equal(const uint8_t *a, const uint8_t *b)
-{
-	const uint64_t *x = (const uint64_t *)(const void *)a, *y = (const uint64_t *)(const void *)b;
-	uint64_t acc = 0;
-
-	for (unsigned i = 0; i < 4096 / 8; i++)
-		acc |= x[i] ^ y[i];
-	return acc == 0;
-}
-
 /* Offset of the first byte at or after @from where @a and @b differ, or @n
  * (@n a multiple of 8). */
 static FZ_NOCOV FZ_NOASAN size_t next_diff(const uint8_t *a, const uint8_t *b, size_t from,
@@ -323,8 +293,8 @@ static FZ_NOCOV FZ_NOASAN size_t next_diff(const uint8_t *a, const uint8_t *b, s
 	while (from < n) {
 		size_t end = (from | 4095) + 1;
 
-		/* whole equal 4 KiB blocks, vectorised (no sanitizer interceptor) */
-		if (!(from & 4095) && from + 4096 <= n && block_equal(a + from, b + from)) {
+		/* whole equal 4 KiB blocks: libc's vectorised memcmp */
+		if (!(from & 4095) && from + 4096 <= n && memcmp(a + from, b + from, 4096) == 0) {
 			from += 4096;
 			continue;
 		}
