@@ -333,6 +333,91 @@ static struct hdr base_hdr(uint8_t m, unsigned size, int packed)
 	return h;
 }
 
+/*
+ * edge_seeds() - core paths the traffic shapes do not reach: every call on a
+ * broken queue, a push longer than the chain's writable bytes (clamped),
+ * the in-flight limit (split), vq_unpop across the ring's end, a chain
+ * exactly as long as the ring, and the driver's event flags (packed).
+ */
+static void edge_seeds(const char *t, int packed)
+{
+	struct gen g;
+	struct hdr h;
+
+	/* a chain in flight, then a ring fault; then every call must refuse */
+	h = base_hdr(0, 8, packed);
+	hdr(&g, &h);
+	post_simple(&g, 1, 1, 0, 0);
+	op(&g, FZ_OP_POP);
+	post_simple(&g, 1, 0, 0, FZ_TW_HEAD_RANGE);
+	op(&g, FZ_OP_POP);
+	push(&g, 0, FZ_PL_FULL, 0);
+	op(&g, FZ_OP_UNPOP);
+	op(&g, FZ_OP_FLUSH);
+	op(&g, FZ_OP_ENABLE);
+	op(&g, FZ_OP_DISABLE);
+	op(&g, FZ_OP_HAS_WORK);
+	op(&g, FZ_OP_POP);
+	u8(&g, FZ_OP_PUSH_BOGUS);
+	u8(&g, 0);
+	u16(&g, 3);
+	emit(t, "broken-calls", &g);
+
+	/* written > in_bytes: the used length is clamped */
+	h = base_hdr(FZ_M_TOUCH, 8, packed);
+	hdr(&g, &h);
+	post_simple(&g, 1, 2, 0, 0);
+	op(&g, FZ_OP_POP);
+	push(&g, 0, FZ_PL_OVER, 0);
+	op(&g, FZ_OP_FLUSH);
+	post_simple(&g, 1, 1, 0, 0);
+	op(&g, FZ_OP_POP);
+	push(&g, 0, FZ_PL_RAW, 0xffffffffu);
+	op(&g, FZ_OP_FLUSH);
+	emit(t, "push-over", &g);
+
+	if (!packed) {
+		/* size 1: the only id is in flight when the driver offers it again */
+		h = base_hdr(0, 1, packed);
+		hdr(&g, &h);
+		post_simple(&g, 1, 0, 0, 0);
+		op(&g, FZ_OP_POP);
+		avail_idx(&g, 2);
+		op(&g, FZ_OP_POP);
+		emit(t, "inflight-full", &g);
+		return;
+	}
+
+	/* a two-slot chain across the ring's end (slots 3, 0), given back */
+	h = base_hdr(0, 4, packed);
+	h.avail = 3;
+	hdr(&g, &h);
+	post_simple(&g, 1, 1, 0, 0);
+	op(&g, FZ_OP_POP);
+	op(&g, FZ_OP_UNPOP);
+	serve(&g);
+	emit(t, "unpop-wrap", &g);
+
+	/* NEXT on every slot of a two-slot ring: the chain never ends */
+	h = base_hdr(0, 2, packed);
+	hdr(&g, &h);
+	post_simple(&g, 1, 1, 0, FZ_TW_LOOP);
+	op(&g, FZ_OP_POP);
+	emit(t, "chain-ring-long", &g);
+
+	/* driver event flags: DISABLE (no signal), DESC without EVENT_IDX */
+	h = base_hdr(0, 8, packed);
+	hdr(&g, &h);
+	event(&g, 0, VRING_PACKED_EVENT_FLAG_DISABLE);
+	post_simple(&g, 1, 1, 0, 0);
+	serve(&g);
+	event(&g, 0, VRING_PACKED_EVENT_FLAG_DESC);
+	event(&g, 1, 1);
+	post_simple(&g, 1, 1, 0, 0);
+	serve(&g);
+	emit(t, "event-flags", &g);
+}
+
 static void traffic_seeds(const char *t, uint8_t fmt_bit, int packed, uint8_t ind_shape,
 			  uint8_t ind_m)
 {
@@ -1125,6 +1210,7 @@ int main(int argc, char **argv)
 
 	clean("split");
 	traffic_seeds("split", 0, 0, FZ_SH_INDIRECT, FZ_M_INDIRECT);
+	edge_seeds("split", 0);
 	common_ring_seeds("split", 0, 0);
 	split_only_seeds("split");
 	raw_seeds("split", 0);
@@ -1132,6 +1218,7 @@ int main(int argc, char **argv)
 
 	clean("packed");
 	traffic_seeds("packed", 0, 1, FZ_SH_INDIRECT, FZ_M_INDIRECT);
+	edge_seeds("packed", 1);
 	common_ring_seeds("packed", 0, 1);
 	packed_only_seeds("packed");
 	raw_seeds("packed", 1);
