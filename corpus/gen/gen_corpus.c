@@ -1146,6 +1146,56 @@ static void gmem_seeds(void)
 			u8(&g, 1);
 	}
 	emit(t, "near-2-64", &g);
+
+	/* every operation with length 0, a length wrapping 2^64 from a region's
+	 * base, and a short range from just below 2^64 */
+	g.n = 0;
+	u8(&g, 2);
+	gmem_region(&g, 2, 0, 0x80, 0);
+	gmem_region(&g, 2, 0x100, 0x80, 0);
+	for (uint8_t o = 0; o < 6; o++) {
+		u8(&g, o);
+		u8(&g, 7); /* region 0's base */
+		u8(&g, 0); /* length 0 */
+	}
+	for (uint8_t o = 0; o < 6; o++) {
+		u8(&g, o);
+		u8(&g, 7);
+		u8(&g, 5); /* 2^64 - 1 */
+		u8(&g, 0);
+	}
+	for (uint8_t o = 0; o < 6; o++) {
+		u8(&g, o);
+		u8(&g, 3); /* 2^64 - 1 - 0x10 */
+		u16(&g, 0x10);
+		u8(&g, 1); /* 0x40 bytes: wraps */
+		u8(&g, 0x40);
+	}
+	emit(t, "len-0-and-wraps", &g);
+
+	/* H7 in VA space only: GPA ranges apart, user addresses overlapping */
+	g.n = 0;
+	u8(&g, 2);
+	gmem_region(&g, 1, 0, 0, 0);            /* the whole arena */
+	gmem_region(&g, 2 | 6 << 2 | 2 << 5, 0x100, 0x40, 0x10); /* uaddr + 0x100 */
+	u8(&g, 5);
+	u8(&g, 7);
+	u8(&g, 1);
+	u8(&g, 8);
+	emit(t, "H7-va-only-overlap", &g);
+
+	/* a user address range wrapping 2^64 */
+	g.n = 0;
+	u8(&g, 1);
+	u8(&g, 2 | 1 << 5);
+	u16(&g, 0);
+	u8(&g, 0x80);
+	u64(&g, 0xffffffffffffff80ULL);
+	u8(&g, 5);
+	u8(&g, 7);
+	u8(&g, 1);
+	u8(&g, 8);
+	emit(t, "va-wraps", &g);
 }
 
 /* ---- dictionaries ---------------------------------------------------------- */
