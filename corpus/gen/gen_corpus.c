@@ -1148,7 +1148,8 @@ static void gmem_seeds(void)
 	emit(t, "near-2-64", &g);
 
 	/* every operation with length 0, a length wrapping 2^64 from a region's
-	 * base, and a short range from just below 2^64 */
+	 * base, and a short range from just below 2^64 (map_iov takes an iovec
+	 * capacity byte, write a pattern offset byte) */
 	g.n = 0;
 	u8(&g, 2);
 	gmem_region(&g, 2, 0, 0x80, 0);
@@ -1157,12 +1158,16 @@ static void gmem_seeds(void)
 		u8(&g, o);
 		u8(&g, 7); /* region 0's base */
 		u8(&g, 0); /* length 0 */
+		if (o == 1 || o == 3)
+			u8(&g, 4);
 	}
 	for (uint8_t o = 0; o < 6; o++) {
 		u8(&g, o);
 		u8(&g, 7);
 		u8(&g, 5); /* 2^64 - 1 */
 		u8(&g, 0);
+		if (o == 1 || o == 3)
+			u8(&g, 4);
 	}
 	for (uint8_t o = 0; o < 6; o++) {
 		u8(&g, o);
@@ -1170,6 +1175,8 @@ static void gmem_seeds(void)
 		u16(&g, 0x10);
 		u8(&g, 1); /* 0x40 bytes: wraps */
 		u8(&g, 0x40);
+		if (o == 1 || o == 3)
+			u8(&g, 4);
 	}
 	emit(t, "len-0-and-wraps", &g);
 
