@@ -376,6 +376,31 @@ static void edge_seeds(const char *t, int packed)
 	op(&g, FZ_OP_FLUSH);
 	emit(t, "push-over", &g);
 
+	/* dirty logging of a push spanning two writable buffers, and of one
+	 * that ends inside the first */
+	h = base_hdr(FZ_M_TOUCH, 8, packed);
+	h.ext = FZ_X_LOG;
+	h.log_sel = 7;
+	hdr(&g, &h);
+	post_simple(&g, 1, 2, 0, 0);
+	op(&g, FZ_OP_POP);
+	push(&g, 0, FZ_PL_FULL, 0);
+	post_simple(&g, 1, 2, 0, 0);
+	op(&g, FZ_OP_POP);
+	push(&g, 0, FZ_PL_RAW, 8);
+	op(&g, FZ_OP_FLUSH);
+	emit(t, "dirty-log-two-buffers", &g);
+
+	/* A: a start with an unknown ring format must be refused */
+	h = base_hdr(0, 8, packed);
+	h.ext = FZ_X_TAMPER;
+	h.tamper_kind = 7;
+	h.tamper_val = 5;
+	hdr(&g, &h);
+	post_simple(&g, 1, 0, 0, 0);
+	serve(&g);
+	emit(t, "A-bad-format", &g);
+
 	if (!packed) {
 		/* size 1: the only id is in flight when the driver offers it again */
 		h = base_hdr(0, 1, packed);
@@ -416,6 +441,47 @@ static void edge_seeds(const char *t, int packed)
 	post_simple(&g, 1, 1, 0, 0);
 	serve(&g);
 	emit(t, "event-flags", &g);
+
+	/* EVENT_IDX: the driver's off_wrap on this lap and the previous one,
+	 * batches crossing the ring's end */
+	h = base_hdr(FZ_M_EVENT_IDX, 4, packed);
+	hdr(&g, &h);
+	event(&g, 0, VRING_PACKED_EVENT_FLAG_DESC);
+	for (int i = 0; i < 6; i++) {
+		event(&g, 1, (uint16_t)((i & 1) ? (i % 4) : (0x8000 | (i % 4))));
+		post_simple(&g, 1, 0, 0, 0);
+		post_simple(&g, 1, 0, 0, 0);
+		serve(&g);
+		serve(&g);
+	}
+	emit(t, "event-idx-off-wrap", &g);
+
+	/* A2 for the driver area: misaligned, and unmapped */
+	h = base_hdr(0, 8, packed);
+	h.ext = FZ_X_TAMPER;
+	h.tamper_kind = 1;
+	h.tamper_val = 2;
+	hdr(&g, &h);
+	post_simple(&g, 1, 0, 0, 0);
+	serve(&g);
+	emit(t, "A3-misaligned-driver", &g);
+	h.tamper_val = 1ULL << 40;
+	hdr(&g, &h);
+	post_simple(&g, 1, 0, 0, 0);
+	serve(&g);
+	emit(t, "A4-driver-unmapped", &g);
+
+	/* pushes of an in-flight id with a bad slot count must be refused */
+	h = base_hdr(0, 8, packed);
+	hdr(&g, &h);
+	post_simple(&g, 1, 1, 0, 0);
+	op(&g, FZ_OP_POP);
+	u8(&g, FZ_OP_PUSH_BOGUS);
+	u8(&g, 2);
+	u16(&g, 0);
+	push(&g, 0, FZ_PL_FULL, 0);
+	op(&g, FZ_OP_FLUSH);
+	emit(t, "push-bad-nslots", &g);
 }
 
 static void traffic_seeds(const char *t, uint8_t fmt_bit, int packed, uint8_t ind_shape,
