@@ -536,8 +536,15 @@ static int setup_structured(struct fz_run *r, uint8_t m)
 	if (r->max_ops < 32)
 		r->max_ops = 32;
 
-	/* cfg0: the header's configuration, made valid */
+	/* cfg0: the header's configuration, made valid.  fz_do_fresh() must be
+	 * able to start it even when the header's size is invalid (0, above
+	 * VQ_MAX_SIZE, split not a power of two) and only the tamper op made
+	 * the first start valid: the largest valid size the rings were placed
+	 * for. */
 	r->cfg0 = cfg;
+	r->cfg0.size = rn;
+	while (!r->packed && (r->cfg0.size & (r->cfg0.size - 1)))
+		r->cfg0.size &= r->cfg0.size - 1;
 	if (!r->packed && (uint16_t)(avail - used) > rn)
 		r->cfg0.base.used_idx = avail;
 	if (r->packed && !(wraps & 4)) {

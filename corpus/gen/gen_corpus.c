@@ -401,6 +401,21 @@ static void edge_seeds(const char *t, int packed)
 	serve(&g);
 	emit(t, "A-bad-format", &g);
 
+	/* size 0 in the header, made valid by the tamper op; then a device
+	 * reset must fall back to a valid size (a harness regression) */
+	h = base_hdr(0, 8, packed);
+	h.size_sel = 0xf0;
+	h.ext = FZ_X_TAMPER;
+	h.tamper_kind = 3;
+	h.tamper_val = 1;
+	hdr(&g, &h);
+	post_simple(&g, 1, 0, 0, 0);
+	serve(&g);
+	restart(&g, FZ_RS_FRESH, 0);
+	post_simple(&g, 1, 0, 0, 0);
+	serve(&g);
+	emit(t, "tampered-size-then-reset", &g);
+
 	if (!packed) {
 		/* size 1: the only id is in flight when the driver offers it again */
 		h = base_hdr(0, 1, packed);
