@@ -156,10 +156,25 @@ int fz_layout_build(struct fz_layout *l, struct fz_in *in, size_t ring_bytes, un
 		ring_bytes = FZ_PAGE;
 	l->ring_bytes = ring_bytes;
 	l->arena_size = ring_bytes + FZ_DATA_BYTES;
-	l->arena = aligned_alloc(FZ_PAGE, l->arena_size);
-	if (!l->arena)
-		return -1;
-	memset(l->arena, 0, l->arena_size);
+	if (l->arena_size >= FZ_ARENA_MMAP) {
+		/* fresh zero pages, touched only where used; PROT_NONE pages on
+		 * both sides stand in for the allocator's redzones */
+		uint8_t *m = mmap(NULL, l->arena_size + 2 * FZ_PAGE, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (m == MAP_FAILED)
+			return -1;
+		if (mprotect(m + FZ_PAGE, l->arena_size, PROT_READ | PROT_WRITE) != 0) {
+			munmap(m, l->arena_size + 2 * FZ_PAGE);
+			return -1;
+		}
+		l->arena = m + FZ_PAGE;
+	} else {
+		l->arena = aligned_alloc(FZ_PAGE, l->arena_size);
+		if (!l->arena)
+			return -1;
+		memset(l->arena, 0, l->arena_size);
+	}
 	l->data = l->arena + ring_bytes;
 
 	if (flags & FZ_LAYOUT_FIXED) {
@@ -219,7 +234,10 @@ int fz_layout_build(struct fz_layout *l, struct fz_in *in, size_t ring_bytes, un
 
 void fz_layout_free(struct fz_layout *l)
 {
-	free(l->arena);
+	if (l->arena && l->arena_size >= FZ_ARENA_MMAP)
+		munmap(l->arena - FZ_PAGE, l->arena_size + 2 * FZ_PAGE);
+	else
+		free(l->arena);
 	if (l->huge)
 		munmap(l->huge, l->huge_size);
 	memset(l, 0, sizeof(*l));

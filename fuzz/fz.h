@@ -9,7 +9,7 @@
  * a struct fz_in cursor that yields zeros once exhausted, so every prefix of
  * an input is itself a valid input and mutations stay meaningful.
  *
- * Guest RAM is a struct fz_layout: one page-aligned malloc'd arena per run
+ * Guest RAM is a struct fz_layout: one page-aligned arena per run
  * (freed at the end of the run; nothing survives between runs), cut into
  * chunks.  Chunk 0 holds the rings; the data area after it is cut at
  * fuzz-chosen points into up to FZ_MAX_DATA_CHUNKS chunks that become gmem
@@ -123,6 +123,11 @@ size_t fz_bytes(struct fz_in *in, void *dst, size_t len);
 /* fz_layout_build() flags */
 #define FZ_LAYOUT_HUGE 1u  /* add a > 4 GiB region backed by a NORESERVE mapping */
 #define FZ_LAYOUT_FIXED 2u /* no input bytes: ring region at GPA 0, data contiguous */
+
+/* Guest RAM from this size up is a private anonymous mapping with PROT_NONE
+ * guard pages around it (zero pages are not touched until used), below it a
+ * page-aligned heap block.  Either way fz_layout_free() releases it. */
+#define FZ_ARENA_MMAP (64u << 10)
 
 struct fz_chunk {
 	uint64_t gpa;

@@ -160,17 +160,101 @@ bool fz_budget(struct fz_run *r)
 	return true;
 }
 
+/* Add host range [@p, @p + @len) of guest RAM, widened to pages, to the guard's
+ * writable set (kept ascending and disjoint). */
+static void guard_add(struct fz_run *r, const uint8_t *p, size_t len)
+{
+	struct fz_guard *g = &r->guard;
+	size_t lo, hi;
+	unsigned i, j;
+
+	if (!len || !fz_in_range(p, r->l.arena, r->l.arena_size))
+		return;
+	lo = (size_t)(p - r->l.arena) / FZ_PAGE * FZ_PAGE;
+	hi = (size_t)(p - r->l.arena) + len;
+	hi = hi > r->l.arena_size ? r->l.arena_size : (hi + FZ_PAGE - 1) / FZ_PAGE * FZ_PAGE;
+	for (i = 0; i < g->nrw && g->rw[i].hi < lo; i++)
+		;
+	/* merge with every range it touches */
+	for (j = i; j < g->nrw && g->rw[j].lo <= hi; j++) {
+		lo = g->rw[j].lo < lo ? g->rw[j].lo : lo;
+		hi = g->rw[j].hi > hi ? g->rw[j].hi : hi;
+	}
+	memmove(&g->rw[i + 1], &g->rw[j], (g->nrw - j) * sizeof(g->rw[0]));
+	g->nrw = g->nrw - (j - i) + 1;
+	g->rw[i].lo = lo;
+	g->rw[i].hi = hi;
+}
+
+/*
+ * Large guest RAM: instead of copying and diffing all of it around each call,
+ * write-protect every page that holds no byte the device may write (a store
+ * there is reported by the guard's handler) and snapshot only the rest, which
+ * fz_post() diffs byte by byte as before.  Same guarantee, a few syscalls.
+ * The writable set is a superset of what fz_post() allows after the call
+ * (a packed vq_pop: the whole descriptor ring, as its window grows by the
+ * slots it consumes), so nothing write_allowed() accepts can fault.
+ */
+static bool guard_setup(struct fz_run *r)
+{
+	struct fz_guard *g = &r->guard;
+	uint32_t n = r->cfg.size;
+
+	if (r->l.arena_size < FZ_GUARD_MIN || r->df_post)
+		return false; /* small: a plain diff is cheaper; DF_POST replays all */
+	g->base = r->l.arena;
+	g->len = r->l.arena_size;
+	g->nrw = 0;
+	guard_add(r, r->rg.dev, r->rg.dev_len);
+	if (r->packed && r->rg.desc && n) {
+		/* a pop widens the window by the slots it consumes, and may
+		 * stage (write) a rejected chain there: whole ring */
+		uint32_t w = r->in_pop ? n : r->win;
+		uint32_t a = r->us_pos % n, b = a + (w < n ? w : n);
+
+		guard_add(r, r->rg.desc + 16 * a, 16 * ((b < n ? b : n) - a));
+		if (b > n)
+			guard_add(r, r->rg.desc, 16 * (b - n));
+	}
+	for (unsigned i = 0; i < g->nrw; i++)
+		memcpy(r->snap + g->rw[i].lo, r->l.arena + g->rw[i].lo, g->rw[i].hi - g->rw[i].lo);
+	return fz_guard_arm(g);
+}
+
+/* The pre-call value of guest byte @p: a guarded call could not change pages
+ * outside its writable set, and only those were snapshotted. */
+static const uint8_t *snap_at(const struct fz_run *r, const uint8_t *p)
+{
+	size_t o = (size_t)(p - r->l.arena);
+
+	if (r->guarded) {
+		unsigned i;
+
+		for (i = 0; i < r->guard.nrw; i++)
+			if (o >= r->guard.rw[i].lo && o < r->guard.rw[i].hi)
+				break;
+		if (i == r->guard.nrw)
+			return p;
+	}
+	return r->snap + o;
+}
+
 void fz_pre(struct fz_run *r)
 {
-	memcpy(r->snap, r->l.arena, r->l.arena_size);
+	r->guarded = false;
 	/* The frontend may collect the log between any two calls.
 	 * FZ_KNOWN_BUGS=log-publish: not while completions are staged. */
 	if (r->log && !(r->kb_log_publish && r->ncpl))
 		memset(r->log, 0, r->log_size);
 	if (r->df_trap && r->started && !r->broken && r->trap_budget > 0) {
+		memcpy(r->snap, r->l.arena, r->l.arena_size);
 		trap_setup(r);
 		fz_trap_arm(&r->trap);
+		return;
 	}
+	r->guarded = guard_setup(r);
+	if (!r->guarded)
+		memcpy(r->snap, r->l.arena, r->l.arena_size);
 }
 
 /* Migration: every guest byte the device wrote must be in a dirty page. */
@@ -231,6 +315,17 @@ static FZ_NOCOV FZ_NOASAN size_t next_diff(const uint8_t *a, const uint8_t *b, s
 	return n;
 }
 
+/* Guest byte at arena offset @o changed during call @what. */
+static void post_byte(const struct fz_run *r, bool may_write, const char *what, size_t o)
+{
+	const uint8_t *a = r->l.arena, *b = r->snap;
+
+	FZ_CHECK(may_write && write_allowed(r, a + o),
+		 "%s wrote guest RAM outside device areas: arena+%#zx %02x->%02x%s", what, o, b[o],
+		 a[o], may_write ? "" : " (no write allowed)");
+	check_logged(r, a + o, 1, what);
+}
+
 /**
  * fz_post() - after a core call: diff guest RAM against the fz_pre() snapshot.
  * @r: run
@@ -252,12 +347,19 @@ void fz_post(struct fz_run *r, bool may_write, const char *what)
 		r->trap_budget -= r->trap.faults < (unsigned)r->trap_budget ? (int)r->trap.faults
 									    : r->trap_budget;
 	}
-	for (size_t o = next_diff(a, b, 0, n); o < n; o = next_diff(a, b, o + 1, n)) {
-		FZ_CHECK(may_write && write_allowed(r, a + o),
-			 "%s wrote guest RAM outside device areas: arena+%#zx %02x->%02x%s", what,
-			 o, b[o], a[o], may_write ? "" : " (no write allowed)");
-		check_logged(r, a + o, 1, what);
+	if (r->guarded) {
+		/* read-only pages were checked by the guard; diff the others */
+		fz_guard_disarm(&r->guard);
+		for (unsigned i = 0; i < r->guard.nrw; i++) {
+			size_t lo = r->guard.rw[i].lo, hi = r->guard.rw[i].hi;
+
+			for (size_t o = next_diff(a, b, lo, hi); o < hi; o = next_diff(a, b, o + 1, hi))
+				post_byte(r, may_write, what, o);
+		}
+		return;
 	}
+	for (size_t o = next_diff(a, b, 0, n); o < n; o = next_diff(a, b, o + 1, n))
+		post_byte(r, may_write, what, o);
 }
 
 static bool event_idx(const struct fz_run *r)
@@ -280,16 +382,15 @@ static void check_unpublished(const struct fz_run *r, const char *what)
 	if (!r->packed) {
 		const uint8_t *u = r->rg.dev + 2;
 
-		FZ_CHECK(memcmp(u, r->snap + (u - r->l.arena), 2) == 0,
-			 "%s published: used idx %u -> %u", what,
-			 fz_ring_load16(r->snap + (u - r->l.arena)), fz_ring_load16(u));
+		FZ_CHECK(memcmp(u, snap_at(r, u), 2) == 0, "%s published: used idx %u -> %u",
+			 what, fz_ring_load16(snap_at(r, u)), fz_ring_load16(u));
 	} else {
 		const uint8_t *f = r->rg.desc + 16 * r->us_pos + 14;
 		uint32_t slots = 0;
 
 		for (unsigned i = 0; i < r->ncpl; i++)
 			slots += r->cpl[i].nslots;
-		FZ_CHECK(slots >= r->cfg.size || memcmp(f, r->snap + (f - r->l.arena), 2) == 0,
+		FZ_CHECK(slots >= r->cfg.size || memcmp(f, snap_at(r, f), 2) == 0,
 			 "%s wrote the flags of the published used slot %u", what, r->us_pos);
 	}
 }
@@ -611,8 +712,10 @@ enum vq_status fz_do_pop(struct fz_run *r)
 	if (replay)
 		memcpy(&r->df_vq[0], &r->vq, sizeof(r->vq));
 	vq_chain_init(&r->c, r->iov, r->iov_cap);
+	r->in_pop = true;
 	fz_pre(r);
 	st = vq_pop(&r->vq, &r->c);
+	r->in_pop = false;
 	if (live && (st == VQ_OK || st == VQ_BAD_CHAIN)) {
 		if (!r->packed)
 			r->av_pos++;
@@ -873,14 +976,12 @@ static bool ensure_capacity(struct fz_run *r, uint32_t n)
 		r->pend = pd;
 	ow = realloc(r->owner, n * sizeof(*ow));
 	if (ow) {
-		for (uint32_t i = r->cap_size; i < n; i++)
-			ow[i] = -1;
+		memset(ow + r->cap_size, 0xff, (n - r->cap_size) * sizeof(*ow));
 		r->owner = ow;
 	}
 	lk = realloc(r->link, n * sizeof(*lk));
 	if (lk) {
-		for (uint32_t i = r->cap_size; i < n; i++)
-			lk[i] = -1;
+		memset(lk + r->cap_size, 0xff, (n - r->cap_size) * sizeof(*lk));
 		r->link = lk;
 	}
 	if (!fl || !pd || !ow || !lk)

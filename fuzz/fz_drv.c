@@ -116,8 +116,9 @@ void fz_drv_reset(struct fz_run *r)
 	r->dirty = false;
 	r->desc_cur = r->id_cur = 0;
 	r->tab_cur = 0;
-	for (uint32_t i = 0; i < r->cfg.size; i++)
-		r->owner[i] = r->link[i] = -1;
+	/* all-ones bytes: -1 in every slot */
+	memset(r->owner, 0xff, r->cfg.size * sizeof(*r->owner));
+	memset(r->link, 0xff, r->cfg.size * sizeof(*r->link));
 	r->drv_pos = r->av_pos;
 	r->drv_wrap = r->av_wrap;
 	if (!r->packed) {

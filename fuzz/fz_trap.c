@@ -7,8 +7,73 @@
  */
 #include "fuzz/fz_trap.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
+
+/* ---- write guard (any POSIX system) -------------------------------------- */
+
+static struct fz_guard *fz_guard_cur; /* armed guard, or NULL (see fz_guard_arm) */
+
+static void on_guard_segv(int sig, siginfo_t *si, void *ucv)
+{
+	struct fz_guard *g = fz_guard_cur;
+	uint8_t *a = si->si_addr;
+	char msg[192];
+
+	(void)ucv;
+	if (!g || a < g->base || a >= g->base + g->len) {
+		/* not ours: the previous handler sees the re-executed fault */
+		if (g)
+			sigaction(SIGSEGV, &g->old_segv, NULL);
+		else
+			signal(sig, SIG_DFL);
+		return;
+	}
+	/* Report, then let the previous handler (sanitizer, fuzzer engine)
+	 * see the re-executed store: its report has the device's stack. */
+	snprintf(msg, sizeof(msg),
+		 "fz: invariant violated: %s wrote guest RAM outside device areas: arena+%#zx "
+		 "(store to a write-protected page)\n",
+		 g->what ? g->what : "a core call", (size_t)(a - g->base));
+	if (write(2, msg, strlen(msg)) < 0)
+		msg[0] = 0;
+	fz_guard_cur = NULL;
+	sigaction(SIGSEGV, &g->old_segv, NULL);
+}
+
+bool fz_guard_arm(struct fz_guard *g)
+{
+	struct sigaction sa;
+	size_t at = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_sigaction = on_guard_segv;
+	fz_guard_cur = g;
+	sigaction(SIGSEGV, &sa, &g->old_segv);
+	/* read-only around the writable ranges, one call per gap */
+	for (unsigned i = 0; i <= g->nrw; i++) {
+		size_t lo = i < g->nrw ? g->rw[i].lo : g->len;
+
+		if (lo > at && mprotect(g->base + at, lo - at, PROT_READ) != 0) {
+			fz_guard_disarm(g);
+			return false;
+		}
+		if (i < g->nrw)
+			at = g->rw[i].hi;
+	}
+	return true;
+}
+
+void fz_guard_disarm(struct fz_guard *g)
+{
+	mprotect(g->base, g->len, PROT_READ | PROT_WRITE);
+	sigaction(SIGSEGV, &g->old_segv, NULL);
+	fz_guard_cur = NULL;
+}
 
 #if defined(__x86_64__) && defined(__linux__)
 

@@ -65,4 +65,42 @@ void fz_trap_arm(struct fz_trap *t);
 /* fz_trap_disarm() - unprotect and restore the previous handlers. */
 void fz_trap_disarm(struct fz_trap *t);
 
+/*
+ * Write guard: "the device wrote nothing outside its areas" without diffing
+ * all of guest RAM.  While armed, every page of a (page-aligned) range is
+ * read-only except the ranges listed writable; a store to a read-only page
+ * is reported through fz_fail() from the SIGSEGV handler, naming the call.
+ * The caller still snapshots and diffs the writable pages byte by byte, so
+ * the guarantee is the same as a whole-RAM diff, at the cost of a few
+ * mprotect() calls.  Never armed together with a trap (fz_trap_arm()).
+ * Portable to any POSIX system with mprotect() and SA_SIGINFO.
+ */
+#define FZ_GUARD_MAX_RW 4
+
+struct fz_guard {
+	uint8_t *base;    /* guarded range, page aligned */
+	size_t len;       /* multiple of the page size */
+	const char *what; /* call name for the report */
+	struct {
+		size_t lo, hi; /* writable [lo, hi) offsets, page aligned, ascending */
+	} rw[FZ_GUARD_MAX_RW];
+	unsigned nrw;
+	struct sigaction old_segv;
+};
+
+/**
+ * fz_guard_arm() - make @g->base read-only except @g->rw[], install the handler.
+ * @g: configured guard (base, len, what, rw[], nrw)
+ *
+ * Like fz_trap_arm(), one guard at a time, found through one static pointer
+ * that is NULL outside an armed window.
+ *
+ * Return: true if armed; false if a page could not be protected (nothing is
+ * armed then and the caller must diff all of its range itself).
+ */
+bool fz_guard_arm(struct fz_guard *g);
+
+/* fz_guard_disarm() - everything writable again, previous handler back. */
+void fz_guard_disarm(struct fz_guard *g);
+
 #endif /* VHOSTILE_FUZZ_FZ_TRAP_H */

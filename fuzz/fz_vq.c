@@ -536,8 +536,15 @@ static int setup_structured(struct fz_run *r, uint8_t m)
 	if (r->max_ops < 32)
 		r->max_ops = 32;
 
-	/* cfg0: the header's configuration, made valid */
+	/* cfg0: the header's configuration, made valid.  fz_do_fresh() must be
+	 * able to start it even when the header's size is invalid (0, above
+	 * VQ_MAX_SIZE, split not a power of two) and only the tamper op made
+	 * the first start valid: the largest valid size the rings were placed
+	 * for. */
 	r->cfg0 = cfg;
+	r->cfg0.size = rn;
+	while (!r->packed && (r->cfg0.size & (r->cfg0.size - 1)))
+		r->cfg0.size &= r->cfg0.size - 1;
 	if (!r->packed && (uint16_t)(avail - used) > rn)
 		r->cfg0.base.used_idx = avail;
 	if (r->packed && !(wraps & 4)) {
@@ -570,8 +577,6 @@ static void run_free(struct fz_run *r)
 		close(r->efd_err);
 	fz_layout_free(&r->l);
 	free(r->snap);
-	free(r->iov);
-	free(r->iov2);
 	free(r->fl);
 	free(r->cpl);
 	free(r->pend);
@@ -583,12 +588,35 @@ static void run_free(struct fz_run *r)
 	free(r->fl_iov);
 	free(r->fl_nout);
 	free(r->fl_nin);
-	free(r);
+}
+
+/*
+ * The run state (about 45 KiB, mostly expectation pools) and the two iovec
+ * arrays are allocated once per process and reused: zeroed at the start of
+ * every run, so nothing carries over, but the fuzzer no longer pays fresh
+ * (quarantined) heap pages for them on every input.  One run at a time.
+ */
+static struct fz_run *fz_run_mem;
+static struct iovec *fz_iov_mem[2];
+
+static struct fz_run *run_alloc(void)
+{
+	if (!fz_run_mem)
+		fz_run_mem = malloc(sizeof(*fz_run_mem));
+	for (unsigned i = 0; i < 2; i++)
+		if (!fz_iov_mem[i])
+			fz_iov_mem[i] = malloc(1024 * sizeof(struct iovec));
+	if (!fz_run_mem || !fz_iov_mem[0] || !fz_iov_mem[1])
+		return NULL;
+	memset(fz_run_mem, 0, sizeof(*fz_run_mem));
+	fz_run_mem->iov = fz_iov_mem[0];
+	fz_run_mem->iov2 = fz_iov_mem[1];
+	return fz_run_mem;
 }
 
 int fz_vq_run(const uint8_t *data, size_t size, const struct fz_vq_target *t)
 {
-	struct fz_run *r = calloc(1, sizeof(*r));
+	struct fz_run *r = run_alloc();
 	struct vq_state st;
 	const char *kb;
 	uint8_t m;
@@ -622,11 +650,6 @@ int fz_vq_run(const uint8_t *data, size_t size, const struct fz_vq_target *t)
 		r->iov_cap = 256;
 		r->df_post = r->df_trap = false;
 	}
-	r->iov = malloc(1024 * sizeof(*r->iov));
-	r->iov2 = malloc(1024 * sizeof(*r->iov2));
-	if (!r->iov || !r->iov2)
-		goto out;
-
 	rc = (m & FZ_M_RAW) ? setup_raw(r) : setup_structured(r, m);
 	if (rc == 0) {
 		if (m & FZ_M_RAW) {
@@ -651,7 +674,6 @@ int fz_vq_run(const uint8_t *data, size_t size, const struct fz_vq_target *t)
 		if (r->started)
 			fz_do_stop(r, &st);
 	}
-out:
 	run_free(r);
 	return 0;
 }

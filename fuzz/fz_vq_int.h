@@ -27,6 +27,7 @@
 #define FZ_LOG_MAX_SIZE 1024u     /* largest queue with dirty logging checked */
 #define FZ_USTACK 16u             /* chains vq_unpop may give back, newest last */
 #define FZ_LOG_PAGE 4096u
+#define FZ_GUARD_MIN (64u << 10) /* guest RAM from which calls run write-guarded */
 
 #define FZ_FBIT(f) (1u << (f))
 #define FZ_CHAIN_FAULTS                                                                   \
@@ -120,7 +121,11 @@ struct fz_run {
 	bool last_valid;
 	struct fz_pend last_pend;
 	struct fz_expect last_exp;
-	uint8_t *snap;      /* guest RAM before the current core call */
+	uint8_t *snap;      /* guest RAM before the current core call (guarded:
+			     * only the writable pages, at their offsets) */
+	bool guarded;       /* the last call ran under the write guard */
+	bool in_pop;        /* the call being guarded is vq_pop */
+	struct fz_guard guard;
 	struct iovec *iov, *iov2;
 	unsigned iov_cap;
 	struct vq_chain c;

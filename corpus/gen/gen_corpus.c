@@ -333,6 +333,172 @@ static struct hdr base_hdr(uint8_t m, unsigned size, int packed)
 	return h;
 }
 
+/*
+ * edge_seeds() - core paths the traffic shapes do not reach: every call on a
+ * broken queue, a push longer than the chain's writable bytes (clamped),
+ * the in-flight limit (split), vq_unpop across the ring's end, a chain
+ * exactly as long as the ring, and the driver's event flags (packed).
+ */
+static void edge_seeds(const char *t, int packed)
+{
+	struct gen g;
+	struct hdr h;
+
+	/* a chain in flight, then a ring fault; then every call must refuse */
+	h = base_hdr(0, 8, packed);
+	hdr(&g, &h);
+	post_simple(&g, 1, 1, 0, 0);
+	op(&g, FZ_OP_POP);
+	post_simple(&g, 1, 0, 0, FZ_TW_HEAD_RANGE);
+	op(&g, FZ_OP_POP);
+	push(&g, 0, FZ_PL_FULL, 0);
+	op(&g, FZ_OP_UNPOP);
+	op(&g, FZ_OP_FLUSH);
+	op(&g, FZ_OP_ENABLE);
+	op(&g, FZ_OP_DISABLE);
+	op(&g, FZ_OP_HAS_WORK);
+	op(&g, FZ_OP_POP);
+	u8(&g, FZ_OP_PUSH_BOGUS);
+	u8(&g, 0);
+	u16(&g, 3);
+	emit(t, "broken-calls", &g);
+
+	/* written > in_bytes: the used length is clamped */
+	h = base_hdr(FZ_M_TOUCH, 8, packed);
+	hdr(&g, &h);
+	post_simple(&g, 1, 2, 0, 0);
+	op(&g, FZ_OP_POP);
+	push(&g, 0, FZ_PL_OVER, 0);
+	op(&g, FZ_OP_FLUSH);
+	post_simple(&g, 1, 1, 0, 0);
+	op(&g, FZ_OP_POP);
+	push(&g, 0, FZ_PL_RAW, 0xffffffffu);
+	op(&g, FZ_OP_FLUSH);
+	emit(t, "push-over", &g);
+
+	/* dirty logging of a push spanning two writable buffers, and of one
+	 * that ends inside the first */
+	h = base_hdr(FZ_M_TOUCH, 8, packed);
+	h.ext = FZ_X_LOG;
+	h.log_sel = 7;
+	hdr(&g, &h);
+	post_simple(&g, 1, 2, 0, 0);
+	op(&g, FZ_OP_POP);
+	push(&g, 0, FZ_PL_FULL, 0);
+	post_simple(&g, 1, 2, 0, 0);
+	op(&g, FZ_OP_POP);
+	push(&g, 0, FZ_PL_RAW, 8);
+	op(&g, FZ_OP_FLUSH);
+	emit(t, "dirty-log-two-buffers", &g);
+
+	/* A: a start with an unknown ring format must be refused */
+	h = base_hdr(0, 8, packed);
+	h.ext = FZ_X_TAMPER;
+	h.tamper_kind = 7;
+	h.tamper_val = 5;
+	hdr(&g, &h);
+	post_simple(&g, 1, 0, 0, 0);
+	serve(&g);
+	emit(t, "A-bad-format", &g);
+
+	/* size 0 in the header, made valid by the tamper op; then a device
+	 * reset must fall back to a valid size (a harness regression) */
+	h = base_hdr(0, 8, packed);
+	h.size_sel = 0xf0;
+	h.ext = FZ_X_TAMPER;
+	h.tamper_kind = 3;
+	h.tamper_val = 1;
+	hdr(&g, &h);
+	post_simple(&g, 1, 0, 0, 0);
+	serve(&g);
+	restart(&g, FZ_RS_FRESH, 0);
+	post_simple(&g, 1, 0, 0, 0);
+	serve(&g);
+	emit(t, "tampered-size-then-reset", &g);
+
+	if (!packed) {
+		/* size 1: the only id is in flight when the driver offers it again */
+		h = base_hdr(0, 1, packed);
+		hdr(&g, &h);
+		post_simple(&g, 1, 0, 0, 0);
+		op(&g, FZ_OP_POP);
+		avail_idx(&g, 2);
+		op(&g, FZ_OP_POP);
+		emit(t, "inflight-full", &g);
+		return;
+	}
+
+	/* a two-slot chain across the ring's end (slots 3, 0), given back */
+	h = base_hdr(0, 4, packed);
+	h.avail = 3;
+	hdr(&g, &h);
+	post_simple(&g, 1, 1, 0, 0);
+	op(&g, FZ_OP_POP);
+	op(&g, FZ_OP_UNPOP);
+	serve(&g);
+	emit(t, "unpop-wrap", &g);
+
+	/* NEXT on every slot of a two-slot ring: the chain never ends */
+	h = base_hdr(0, 2, packed);
+	hdr(&g, &h);
+	post_simple(&g, 1, 1, 0, FZ_TW_LOOP);
+	op(&g, FZ_OP_POP);
+	emit(t, "chain-ring-long", &g);
+
+	/* driver event flags: DISABLE (no signal), DESC without EVENT_IDX */
+	h = base_hdr(0, 8, packed);
+	hdr(&g, &h);
+	event(&g, 0, VRING_PACKED_EVENT_FLAG_DISABLE);
+	post_simple(&g, 1, 1, 0, 0);
+	serve(&g);
+	event(&g, 0, VRING_PACKED_EVENT_FLAG_DESC);
+	event(&g, 1, 1);
+	post_simple(&g, 1, 1, 0, 0);
+	serve(&g);
+	emit(t, "event-flags", &g);
+
+	/* EVENT_IDX: the driver's off_wrap on this lap and the previous one,
+	 * batches crossing the ring's end */
+	h = base_hdr(FZ_M_EVENT_IDX, 4, packed);
+	hdr(&g, &h);
+	event(&g, 0, VRING_PACKED_EVENT_FLAG_DESC);
+	for (int i = 0; i < 6; i++) {
+		event(&g, 1, (uint16_t)((i & 1) ? (i % 4) : (0x8000 | (i % 4))));
+		post_simple(&g, 1, 0, 0, 0);
+		post_simple(&g, 1, 0, 0, 0);
+		serve(&g);
+		serve(&g);
+	}
+	emit(t, "event-idx-off-wrap", &g);
+
+	/* A2 for the driver area: misaligned, and unmapped */
+	h = base_hdr(0, 8, packed);
+	h.ext = FZ_X_TAMPER;
+	h.tamper_kind = 1;
+	h.tamper_val = 2;
+	hdr(&g, &h);
+	post_simple(&g, 1, 0, 0, 0);
+	serve(&g);
+	emit(t, "A3-misaligned-driver", &g);
+	h.tamper_val = 1ULL << 40;
+	hdr(&g, &h);
+	post_simple(&g, 1, 0, 0, 0);
+	serve(&g);
+	emit(t, "A4-driver-unmapped", &g);
+
+	/* pushes of an in-flight id with a bad slot count must be refused */
+	h = base_hdr(0, 8, packed);
+	hdr(&g, &h);
+	post_simple(&g, 1, 1, 0, 0);
+	op(&g, FZ_OP_POP);
+	u8(&g, FZ_OP_PUSH_BOGUS);
+	u8(&g, 2);
+	u16(&g, 0);
+	push(&g, 0, FZ_PL_FULL, 0);
+	op(&g, FZ_OP_FLUSH);
+	emit(t, "push-bad-nslots", &g);
+}
+
 static void traffic_seeds(const char *t, uint8_t fmt_bit, int packed, uint8_t ind_shape,
 			  uint8_t ind_m)
 {
@@ -1061,6 +1227,63 @@ static void gmem_seeds(void)
 			u8(&g, 1);
 	}
 	emit(t, "near-2-64", &g);
+
+	/* every operation with length 0, a length wrapping 2^64 from a region's
+	 * base, and a short range from just below 2^64 (map_iov takes an iovec
+	 * capacity byte, write a pattern offset byte) */
+	g.n = 0;
+	u8(&g, 2);
+	gmem_region(&g, 2, 0, 0x80, 0);
+	gmem_region(&g, 2, 0x100, 0x80, 0);
+	for (uint8_t o = 0; o < 6; o++) {
+		u8(&g, o);
+		u8(&g, 7); /* region 0's base */
+		u8(&g, 0); /* length 0 */
+		if (o == 1 || o == 3)
+			u8(&g, 4);
+	}
+	for (uint8_t o = 0; o < 6; o++) {
+		u8(&g, o);
+		u8(&g, 7);
+		u8(&g, 5); /* 2^64 - 1 */
+		u8(&g, 0);
+		if (o == 1 || o == 3)
+			u8(&g, 4);
+	}
+	for (uint8_t o = 0; o < 6; o++) {
+		u8(&g, o);
+		u8(&g, 3); /* 2^64 - 1 - 0x10 */
+		u16(&g, 0x10);
+		u8(&g, 1); /* 0x40 bytes: wraps */
+		u8(&g, 0x40);
+		if (o == 1 || o == 3)
+			u8(&g, 4);
+	}
+	emit(t, "len-0-and-wraps", &g);
+
+	/* H7 in VA space only: GPA ranges apart, user addresses overlapping */
+	g.n = 0;
+	u8(&g, 2);
+	gmem_region(&g, 1, 0, 0, 0);            /* the whole arena */
+	gmem_region(&g, 2 | 6 << 2 | 2 << 5, 0x100, 0x40, 0x10); /* uaddr + 0x100 */
+	u8(&g, 5);
+	u8(&g, 7);
+	u8(&g, 1);
+	u8(&g, 8);
+	emit(t, "H7-va-only-overlap", &g);
+
+	/* a user address range wrapping 2^64 */
+	g.n = 0;
+	u8(&g, 1);
+	u8(&g, 2 | 1 << 5);
+	u16(&g, 0);
+	u8(&g, 0x80);
+	u64(&g, 0xffffffffffffff80ULL);
+	u8(&g, 5);
+	u8(&g, 7);
+	u8(&g, 1);
+	u8(&g, 8);
+	emit(t, "va-wraps", &g);
 }
 
 /* ---- dictionaries ---------------------------------------------------------- */
@@ -1125,6 +1348,7 @@ int main(int argc, char **argv)
 
 	clean("split");
 	traffic_seeds("split", 0, 0, FZ_SH_INDIRECT, FZ_M_INDIRECT);
+	edge_seeds("split", 0);
 	common_ring_seeds("split", 0, 0);
 	split_only_seeds("split");
 	raw_seeds("split", 0);
@@ -1132,6 +1356,7 @@ int main(int argc, char **argv)
 
 	clean("packed");
 	traffic_seeds("packed", 0, 1, FZ_SH_INDIRECT, FZ_M_INDIRECT);
+	edge_seeds("packed", 1);
 	common_ring_seeds("packed", 0, 1);
 	packed_only_seeds("packed");
 	raw_seeds("packed", 1);
