@@ -821,6 +821,14 @@ void fz_do_flush(struct fz_run *r)
 	fz_pre(r);
 	want = vq_flush_signal(&r->vq); /* vq_flush + vq_signal when wanted */
 	fz_post(r, live, "vq_flush");
+	/* Packed: publishing writes used descriptors into slots the device
+	 * consumed.  A hostile driver may already have marked such a slot
+	 * available again (with a 1-slot ring it is the next slot to pop), so
+	 * the device's own completion legitimately overwrites what an earlier
+	 * has_work/enable_notify judged: that answer no longer binds the next
+	 * pop (corpus/packed/crash-flush-overwrites-promised-slot.bin). */
+	if (r->packed)
+		r->hw = -1;
 	if (!live) {
 		FZ_CHECK(!want, "flush on a stopped/broken queue asked for a signal");
 		return;
