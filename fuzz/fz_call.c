@@ -594,6 +594,15 @@ static void replay_pop(struct fz_run *r, enum vq_status st)
 
 	vq_chain_init(&c2, r->iov2, r->iov_cap);
 	st2 = vq_pop(&r->vq, &c2);
+	/* FZ_KNOWN_BUGS=df-post-empty: open finding, not yet triaged
+	 * (fuzz/findings/df-post-empty-indirect.bin): a bad chain popped
+	 * from a cached avail entry replays as EMPTY.  Keep fuzzing past it;
+	 * the rest of the replay check is skipped for that pop only. */
+	if (r->kb_df_post_empty && st == VQ_BAD_CHAIN && st2 == VQ_EMPTY) {
+		memcpy(r->l.arena, r->df_after, r->l.arena_size);
+		memcpy(&r->vq, &r->df_vq[1], sizeof(r->vq));
+		return;
+	}
 	FZ_CHECK(st2 == st, "replayed pop: status %d, first %d", st2, st);
 	if (st == VQ_OK || st == VQ_BAD_CHAIN) {
 		FZ_CHECK(c2.id == r->c.id && c2.nslots == r->c.nslots && c2.n_out == r->c.n_out &&

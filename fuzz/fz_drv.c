@@ -182,6 +182,14 @@ void fz_drv_on_complete(struct fz_run *r, uint16_t id)
 {
 	if (r->packed || !r->owner || id >= r->cfg.size || fz_fl_has(r, id))
 		return;
+	/* A DUP-tweaked avail entry still pending for this head becomes a
+	 * valid head again once the chain completes, and the model would hand
+	 * the freed descriptors out once more: two live avail entries for one
+	 * head.  Exact expectations end here (safety oracles stay);
+	 * corpus/indirect/crash-dup-entry-outlives-its-chain.bin. */
+	for (unsigned i = 0; i < r->p_n; i++)
+		if (pend_at(r, i)->dup && pend_at(r, i)->id == id)
+			r->dirty = true;
 	free_chain(r, id);
 }
 

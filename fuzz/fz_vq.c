@@ -634,6 +634,7 @@ int fz_vq_run(const uint8_t *data, size_t size, const struct fz_vq_target *t)
 	kb = getenv("FZ_KNOWN_BUGS");
 	r->kb_log_publish = kb && strstr(kb, "log-publish");
 	r->kb_enable_cache = kb && strstr(kb, "enable-cache");
+	r->kb_df_post_empty = kb && strstr(kb, "df-post-empty");
 	vq_init(&r->vq);
 
 	m = fz_u8(&r->in);

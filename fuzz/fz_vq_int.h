@@ -111,6 +111,7 @@ struct fz_run {
 	uint32_t log_cap;     /* queue size fl_iov was sized for */
 	bool kb_log_publish;  /* FZ_KNOWN_BUGS=log-publish (reported, now fixed) */
 	bool kb_enable_cache; /* FZ_KNOWN_BUGS=enable-cache (reported, unfixed) */
+	bool kb_df_post_empty; /* FZ_KNOWN_BUGS=df-post-empty (open finding) */
 	struct iovec *fl_iov; /* FZ_LOG_IOV per in-flight chain, parallel to fl[] */
 	uint16_t *fl_nout;    /* readable iovecs of each in-flight chain */
 	uint16_t *fl_nin;
