@@ -130,6 +130,14 @@ static int tx_send(struct vnet_qp *qp)
 	return 0;
 }
 
+/* Complete the current chain unsent (length 0), counted under @d. */
+static void tx_drop(struct vnet_qp *qp, enum net_drop d)
+{
+	qp->stats.tx.drops[d]++;
+	qp->stats.tx.chains++;
+	net_put(&qp->tx, &qp->tx_chain, 0);
+}
+
 /* Pop and process chains until the ring is empty, the budget is used up,
  * the backend is full or the queue is broken. */
 static enum tx_stop tx_drain(struct vnet_qp *qp, unsigned budget, unsigned *done)
@@ -143,9 +151,7 @@ static enum tx_stop tx_drain(struct vnet_qp *qp, unsigned budget, unsigned *done
 		if (qp->tx_pending) {
 			if (vh_unlikely(qp->tx_discard)) {
 				qp->tx_pending = false;
-				s->drops[NET_DROP_TX_DISABLED]++;
-				s->chains++;
-				net_put(&qp->tx, &qp->tx_chain, 0);
+				tx_drop(qp, NET_DROP_TX_DISABLED);
 			} else if (tx_send(qp)) {
 				return TX_BACKEND_FULL;
 			}
@@ -167,9 +173,7 @@ static enum tx_stop tx_drain(struct vnet_qp *qp, unsigned budget, unsigned *done
 		}
 		d = vh_unlikely(qp->tx_discard) ? NET_DROP_TX_DISABLED : tx_prepare(qp);
 		if (d) {
-			s->drops[d]++;
-			s->chains++;
-			net_put(&qp->tx, &qp->tx_chain, 0);
+			tx_drop(qp, d);
 			continue;
 		}
 		qp->tx_pending = true;
