@@ -239,8 +239,62 @@ static const uint8_t *snap_at(const struct fz_run *r, const uint8_t *p)
 	return r->snap + o;
 }
 
+/* Note the ring areas outside the arena (see struct fz_ext). */
+static void set_ext(struct fz_run *r)
+{
+	const struct fz_ext a[3] = { { r->rg.desc, r->rg.desc_len },
+				     { r->rg.drv, r->rg.drv_len },
+				     { r->rg.dev, r->rg.dev_len } };
+	size_t total = 0;
+
+	r->next = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		if (!a[i].p || fz_in_range(a[i].p, r->l.arena, r->l.arena_size))
+			continue;
+		r->ext[r->next++] = a[i];
+		total += a[i].len;
+	}
+	if (total > r->ext_cap) {
+		uint8_t *s = realloc(r->ext_snap, total), *t;
+
+		if (s)
+			r->ext_snap = s;
+		t = s ? realloc(r->ext_after, total) : NULL;
+		if (t)
+			r->ext_after = t;
+		if (!s || !t) {
+			r->next = 0; /* out of memory: those bytes go unchecked */
+			return;
+		}
+		r->ext_cap = total;
+	}
+}
+
+/* Copy the ext[] ranges into @buf (@save) or back from it. */
+static void ext_copy(struct fz_run *r, uint8_t *buf, bool save)
+{
+	for (unsigned i = 0; i < r->next; i++) {
+		if (save)
+			memcpy(buf, r->ext[i].p, r->ext[i].len);
+		else
+			memcpy(r->ext[i].p, buf, r->ext[i].len);
+		buf += r->ext[i].len;
+	}
+}
+
+static bool ext_equal(const struct fz_run *r, const uint8_t *buf)
+{
+	for (unsigned i = 0; i < r->next; i++) {
+		if (memcmp(r->ext[i].p, buf, r->ext[i].len) != 0)
+			return false;
+		buf += r->ext[i].len;
+	}
+	return true;
+}
+
 void fz_pre(struct fz_run *r)
 {
+	ext_copy(r, r->ext_snap, true);
 	r->guarded = false;
 	/* The frontend may collect the log between any two calls.
 	 * FZ_KNOWN_BUGS=log-publish: not while completions are staged. */
@@ -339,8 +393,24 @@ static void post_byte(const struct fz_run *r, bool may_write, const char *what, 
 void fz_post(struct fz_run *r, bool may_write, const char *what)
 {
 	const uint8_t *a = r->l.arena, *b = r->snap;
-	size_t n = r->l.arena_size;
+	size_t n = r->l.arena_size, off = 0;
 
+	for (unsigned i = 0; i < r->next; i++) {
+		const uint8_t *p = r->ext[i].p, *e = r->ext_snap + off;
+
+		off += r->ext[i].len;
+		if (memcmp(p, e, r->ext[i].len) == 0)
+			continue;
+		for (size_t o = 0; o < r->ext[i].len; o++) {
+			if (p[o] == e[o])
+				continue;
+			FZ_CHECK(may_write && write_allowed(r, p + o),
+				 "%s wrote guest RAM outside device areas: ring byte %p %02x->%02x%s",
+				 what, (const void *)(p + o), e[o], p[o],
+				 may_write ? "" : " (no write allowed)");
+			check_logged(r, p + o, 1, what);
+		}
+	}
 	if (r->df_trap && r->trap.base) {
 		fz_trap_disarm(&r->trap);
 		r->trap.base = NULL;
@@ -588,21 +658,14 @@ static void replay_pop(struct fz_run *r, enum vq_status st)
 	unsigned n = (unsigned)r->c.n_out + r->c.n_in;
 
 	memcpy(r->df_after, r->l.arena, r->l.arena_size);
+	ext_copy(r, r->ext_after, true);
 	memcpy(&r->df_vq[1], &r->vq, sizeof(r->vq));
 	memcpy(r->l.arena, r->snap, r->l.arena_size);
+	ext_copy(r, r->ext_snap, false);
 	memcpy(&r->vq, &r->df_vq[0], sizeof(r->vq));
 
 	vq_chain_init(&c2, r->iov2, r->iov_cap);
 	st2 = vq_pop(&r->vq, &c2);
-	/* FZ_KNOWN_BUGS=df-post-empty: open finding, not yet triaged
-	 * (fuzz/findings/df-post-empty-indirect.bin): a bad chain popped
-	 * from a cached avail entry replays as EMPTY.  Keep fuzzing past it;
-	 * the rest of the replay check is skipped for that pop only. */
-	if (r->kb_df_post_empty && st == VQ_BAD_CHAIN && st2 == VQ_EMPTY) {
-		memcpy(r->l.arena, r->df_after, r->l.arena_size);
-		memcpy(&r->vq, &r->df_vq[1], sizeof(r->vq));
-		return;
-	}
 	FZ_CHECK(st2 == st, "replayed pop: status %d, first %d", st2, st);
 	if (st == VQ_OK || st == VQ_BAD_CHAIN) {
 		FZ_CHECK(c2.id == r->c.id && c2.nslots == r->c.nslots && c2.n_out == r->c.n_out &&
@@ -612,7 +675,8 @@ static void replay_pop(struct fz_run *r, enum vq_status st)
 		FZ_CHECK(memcmp(c2.iov, r->c.iov, n * sizeof(*c2.iov)) == 0,
 			 "replayed pop: different iovecs");
 	}
-	FZ_CHECK(memcmp(r->l.arena, r->df_after, r->l.arena_size) == 0,
+	FZ_CHECK(memcmp(r->l.arena, r->df_after, r->l.arena_size) == 0 &&
+			 ext_equal(r, r->ext_after),
 		 "replayed pop: different guest writes");
 	FZ_CHECK(memcmp(&r->vq, &r->df_vq[1], sizeof(r->vq)) == 0,
 		 "replayed pop: different queue state");
@@ -1018,6 +1082,7 @@ static void set_rings(struct fz_run *r, const struct vq_cfg *cfg)
 	r->rg.desc = fz_ref_host(&r->l, cfg->desc, r->rg.desc_len);
 	r->rg.drv = fz_ref_host(&r->l, cfg->driver, r->rg.drv_len);
 	r->rg.dev = fz_ref_host(&r->l, cfg->device, r->rg.dev_len);
+	set_ext(r);
 }
 
 static bool overlaps(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
@@ -1059,6 +1124,7 @@ int fz_do_start(struct fz_run *r, const struct vq_cfg *cfg)
 	if (rc) {
 		FZ_CHECK(rc == -EINVAL || rc == -EFAULT, "vq_start error %d", rc);
 		r->rg = keep;
+		set_ext(r);
 		return rc;
 	}
 	r->started = true;

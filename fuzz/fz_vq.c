@@ -584,6 +584,8 @@ static void run_free(struct fz_run *r)
 	free(r->link);
 	free(r->df_after);
 	free(r->df_vq);
+	free(r->ext_snap);
+	free(r->ext_after);
 	free(r->log);
 	free(r->fl_iov);
 	free(r->fl_nout);
@@ -634,7 +636,6 @@ int fz_vq_run(const uint8_t *data, size_t size, const struct fz_vq_target *t)
 	kb = getenv("FZ_KNOWN_BUGS");
 	r->kb_log_publish = kb && strstr(kb, "log-publish");
 	r->kb_enable_cache = kb && strstr(kb, "enable-cache");
-	r->kb_df_post_empty = kb && strstr(kb, "df-post-empty");
 	vq_init(&r->vq);
 
 	m = fz_u8(&r->in);

@@ -111,7 +111,6 @@ struct fz_run {
 	uint32_t log_cap;     /* queue size fl_iov was sized for */
 	bool kb_log_publish;  /* FZ_KNOWN_BUGS=log-publish (reported, now fixed) */
 	bool kb_enable_cache; /* FZ_KNOWN_BUGS=enable-cache (reported, unfixed) */
-	bool kb_df_post_empty; /* FZ_KNOWN_BUGS=df-post-empty (open finding) */
 	struct iovec *fl_iov; /* FZ_LOG_IOV per in-flight chain, parallel to fl[] */
 	uint16_t *fl_nout;    /* readable iovecs of each in-flight chain */
 	uint16_t *fl_nin;
@@ -166,6 +165,17 @@ struct fz_run {
 	unsigned p_head, p_n, p_pub;
 	struct fz_expect pool[FZ_POOL];
 	uint64_t pool_busy;
+
+	/* Rings a tampered restart placed outside the arena (in the huge
+	 * region): snapshotted apart, so the write check and the DF_POST
+	 * replay cover their bytes too. */
+	struct fz_ext {
+		uint8_t *p;
+		size_t len;
+	} ext[3];
+	unsigned next;
+	uint8_t *ext_snap, *ext_after; /* ext[] bytes back to back */
+	size_t ext_cap;
 
 	/* double fetch */
 	uint8_t *df_after;
