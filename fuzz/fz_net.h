@@ -346,6 +346,10 @@ struct fz_net {
 	uint64_t tx_sent_exp; /* frames expected (sent or backend error) */
 	uint64_t tx_got; /* frames received */
 	uint64_t tx_missing; /* may_fail frames that did not arrive */
+	/* The entry the last received frame was matched to (exact matches
+	 * only): a may_fail entry followed by identical frames is ambiguous. */
+	struct fz_txexp tx_last;
+	bool tx_last_valid;
 	uint64_t tx_released; /* pending chains released by stop */
 	uint64_t tx_be_base; /* backend drops before this session */
 	bool tx_pending_prev;
