@@ -1031,7 +1031,8 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 {
 	struct fz_nq *q = &n->q[FZ_NR_CTRL];
 	uint16_t u0 = q->used_idx;
-	uint8_t cmd[VNET_CTRL_MAX_CMD];
+	uint8_t cmd[VNET_CTRL_MAX_CMD], mac_set[NET_ETH_ALEN];
+	int mac_known = 0; /* 1: mac_set is the last MAC set; -1: unknown */
 	int r;
 
 	if (!q->started) {
@@ -1056,6 +1057,7 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 	for (unsigned i = 0; i < q->ncpl; i++) {
 		struct fz_nchain *c = &q->ch[q->cpl[i].id];
 		uint32_t len = q->cpl[i].len;
+		bool seen = !q->dirty && c->expect == FZ_NX_BAD; /* rejected: no effect */
 
 		if (!q->dirty && c->expect == FZ_NX_BAD) {
 			FZ_CHECK(len == 0, "malformed ctrl chain %u returned with len %u", c->id,
@@ -1068,6 +1070,7 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 				 "ctrl chain %u: len %u, writable %u (G1)", c->id, len,
 				 c->in_bytes);
 			if (c->in_bytes && !c->alias) {
+				seen = true;
 				chain_read(n, c, true, 0, &ack, 1);
 				if (c->out_bytes > sizeof(cmd)) {
 					want = FZ_CTRL_ERR;
@@ -1082,11 +1085,8 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 					 c->id, c->out_bytes ? cmd[0] : 0,
 					 c->out_bytes > 1 ? cmd[1] : 0, c->out_bytes, ack, want);
 				if (want == FZ_CTRL_OK && cmd[0] == 1 && cmd[1] == 1) {
-					uint8_t mac[NET_ETH_ALEN];
-
-					FZ_CHECK(!vnet_get_config(&n->dev, 0, mac, sizeof(mac)) &&
-							 !memcmp(mac, cmd + 2, sizeof(mac)),
-						 "MAC_ADDR_SET acknowledged, config mac unchanged");
+					memcpy(mac_set, cmd + 2, sizeof(mac_set));
+					mac_known = 1;
 				}
 				if (n->trace)
 					fprintf(stderr,
@@ -1096,7 +1096,17 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 				n->ctrl_err += want != FZ_CTRL_OK;
 			}
 		}
+		if (!seen)
+			mac_known = -1; /* a command the model could not read */
 		fz_nq_retire(n, q, c);
+	}
+	/* Commands run in completion order: the last MAC_ADDR_SET wins. */
+	if (mac_known > 0) {
+		uint8_t mac[NET_ETH_ALEN];
+
+		FZ_CHECK(!vnet_get_config(&n->dev, 0, mac, sizeof(mac)) &&
+				 !memcmp(mac, mac_set, sizeof(mac)),
+			 "MAC_ADDR_SET acknowledged, config mac is not the last one set");
 	}
 	check_signal(n, q, q->ncpl, u0, q->used_idx, "net_ctrl_run");
 	if ((unsigned)r < budget)
