@@ -54,9 +54,7 @@
  * run costs little more than the syscalls of its messages.  Oracle code is not coverage-instrumented (VU_NOCOV): its
  * comparisons are not input features.
  *
- * Environment: FZ_TRACE=1 prints one line per message and per popped chain;
- * FZ_KNOWN_BUGS=add-mem-reg-unmap skips ADD_MEM_REG (a reported core bug, see
- * corpus/vu_msg/crash-add-mem-reg-unmaps-live-region.bin) to fuzz past it.
+ * Environment: FZ_TRACE=1 prints one line per message and per popped chain.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -151,9 +149,6 @@ struct vu_run {
 	struct iovec iov[VU_IOV];
 	uint64_t sink;
 	bool trace; /* FZ_TRACE set: one line per message and per chain */
-	/* FZ_KNOWN_BUGS=add-mem-reg-unmap (reported, unfixed): ADD_MEM_REG is not
-	 * sent, so fuzzing can go on past corpus/vu_msg/crash-add-mem-reg-*.bin */
-	bool kb_add_mem_reg;
 };
 
 /* One per process: the pool and the socketpair outlive runs (run_init). */
@@ -850,8 +845,6 @@ static void op_msg(struct vu_run *r)
 		       VU_RAW_MAX;
 	out.h.size = size;
 	fz_bytes(&r->in, out.p, size);
-	if (r->kb_add_mem_reg && req == VHOST_USER_ADD_MEM_REG)
-		return;
 	if (send_bytes(r->sv[0], (const uint8_t *)&out, sizeof(out.h) + size, fds, nfds))
 		return;
 	serve_one(r, req, out.h.flags, true);
@@ -914,12 +907,9 @@ static int make_memfd(size_t size)
 /* The process-wide pool, socketpair and /proc/self/fd (first run). */
 static void pool_init(struct vu_run *r)
 {
-	const char *kb;
 	int p[2];
 
 	r->trace = getenv("FZ_TRACE") != NULL;
-	kb = getenv("FZ_KNOWN_BUGS");
-	r->kb_add_mem_reg = kb && strstr(kb, "add-mem-reg-unmap");
 	r->pool[VU_FD_RAM0] = make_memfd(VU_RAM0_SIZE);
 	r->pool[VU_FD_RAM1] = make_memfd(VU_RAM1_SIZE);
 	r->pool[VU_FD_LOG] = make_memfd(VU_LOG_SIZE);
