@@ -1516,6 +1516,14 @@ void fz_net_op_flip(struct fz_net *n, bool anywhere)
 	} else {
 		at = n->l.ring_bytes + (size_t)(off >> 1) % (FZ_BUF_ZONE - 8);
 	}
+	/* A table whose guest-physical range runs across a chunk boundary can
+	 * continue in buffer-zone memory: rewriting it is not a buffer write. */
+	for (size_t g = at / FZ_NET_GRAN; g <= (at + cnt - 1) / FZ_NET_GRAN; g++) {
+		if (n->gtab[g]) {
+			fz_net_all_dirty(n);
+			break;
+		}
+	}
 	for (unsigned i = 0; i < cnt && at + i < n->l.arena_size; i++)
 		n->l.arena[at + i] ^= x;
 }
