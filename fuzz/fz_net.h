@@ -302,7 +302,6 @@ struct fz_net {
 	struct fz_in in;
 	struct fz_layout l;
 	bool trace;
-	bool kb_rx_drop_count; /* FZ_KNOWN_BUGS=rx-drop-count (open finding) */
 	bool memfd_mode; /* guest RAM lives in a memfd (vnet_ops) */
 	int memfd;
 	uint8_t *map; /* memfd mapping (arena of the layout) */

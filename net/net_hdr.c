@@ -34,6 +34,7 @@ static const char *const drop_names[NET_DROP__COUNT] = {
 	[NET_DROP_RX_NO_ROOM] = "rx-frame-too-big",
 	[NET_DROP_RX_CSUM] = "rx-csum-not-negotiated",
 	[NET_DROP_RX_GSO] = "rx-gso-not-negotiated",
+	[NET_DROP_RX_RENEGOTIATED] = "rx-features-changed",
 };
 
 const char *net_drop_name(enum net_drop d)

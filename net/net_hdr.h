@@ -153,6 +153,7 @@ enum net_drop {
 	NET_DROP_RX_GSO,        /* backend gso_type the guest did not negotiate */
 	/* ring state */
 	NET_DROP_TX_DISABLED,   /* TX ring started but disabled: processed and discarded */
+	NET_DROP_RX_RENEGOTIATED, /* frame waiting for RX buffers when the features changed */
 	NET_DROP__COUNT
 };
 

@@ -251,11 +251,18 @@ int vnet_set_features(struct vnet *dev, uint64_t acked)
 	dev->tap_offloads = off;
 	dev->curr_pairs = 1;
 	for (unsigned i = 0; i < dev->max_pairs; i++) {
-		dev->qp[i].features = acked;
-		dev->qp[i].hdr_size = (uint32_t)hdr;
-		/* a frame waiting in the host buffer carries the old header
-		 * size and was validated against the old features */
-		dev->qp[i].rx_pending_len = 0;
+		struct vnet_qp *qp = &dev->qp[i];
+
+		/* A frame waiting in the host buffer was read with the old
+		 * header size and validated against the old features: it
+		 * stays when they are unchanged (a frontend may repeat
+		 * SET_FEATURES), and is dropped and counted otherwise. */
+		if (qp->rx_pending_len && (qp->features != acked || qp->hdr_size != hdr)) {
+			qp->stats.rx.drops[NET_DROP_RX_RENEGOTIATED]++;
+			qp->rx_pending_len = 0;
+		}
+		qp->features = acked;
+		qp->hdr_size = (uint32_t)hdr;
 	}
 	dev->features_ok = true;
 	return 0;

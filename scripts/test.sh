@@ -37,9 +37,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && [ -x fuzz/run_libfuzzer.sh ]; then
 	echo "=== fuzz smoke: every target ${FUZZ_SECONDS}s on its corpus"
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz -j "$JOBS"
-	# rx-drop-count: open, documented finding (fuzz/findings/README.md);
-	# every other oracle stays on.  Remove once triaged and fixed.
-	if ! FZ_KNOWN_BUGS=${FZ_KNOWN_BUGS:-rx-drop-count} fuzz/run_libfuzzer.sh -t "$FUZZ_SECONDS" -b build/fuzz; then
+	if ! fuzz/run_libfuzzer.sh -t "$FUZZ_SECONDS" -b build/fuzz; then
 		echo "!!! fuzz smoke failed"
 		fail=1
 	fi

@@ -254,6 +254,89 @@ static void test_F9_mrg_needs_more_buffers_than_posted_packed(void **state)
 	mrg_wait(FM | NT_PACKED);
 }
 
+/*
+ * A frame waiting in the host buffer for more mergeable buffers, then the
+ * frontend stops the rings and sets features again (vhost-user repeats
+ * SET_FEATURES on reconnect and migration).  Unchanged features: the frame
+ * was read and validated for them and is delivered after the restart.
+ * Changed features: its header no longer fits; it is dropped and counted as
+ * rx-features-changed, never silently (campaign finding rx-drop-count,
+ * corpus/vnet_ops/crash-rx-pending-dropped-uncounted-on-set-features.bin).
+ */
+static struct nt *pending_then_stop(uint64_t features, uint8_t *frame)
+{
+	struct nt *t = nt_new(features, 64);
+	struct vnet_qp *qp = nt_qp(t);
+
+	post(t, 512, NULL);
+	post(t, 512, NULL);
+	nt_frame(frame, 1500, 9);
+	nt_peer_send(t, &plain, frame, 1500);
+	assert_int_equal(net_rx_run(qp, 64), 0);
+	assert_int_equal(qp->rx_pending_len, 1512);
+	assert_int_equal(vnet_queue_stop(t->dev, 0, NULL), 0);
+	assert_int_equal(vnet_queue_stop(t->dev, 1, NULL), 0);
+	return t;
+}
+
+static void test_rx_pending_frame_kept_across_same_features(void **state)
+{
+	static uint8_t frame[1500], got[1500];
+	struct nt *t = pending_then_stop(FM, frame);
+	struct vnet_qp *qp = nt_qp(t);
+	uint64_t g[3];
+	int id[3];
+
+	(void)state;
+	assert_int_equal(vnet_set_features(t->dev, FM), 0);
+	assert_int_equal(qp->rx_pending_len, 1512);
+	nt_ring(t, 0);
+	nt_ring(t, 1);
+	for (int i = 0; i < 3; i++)
+		g[i] = post(t, 512, &id[i]);
+	assert_int_equal(net_rx_run(qp, 64), 3);
+	expect_used(t, id[0], 512);
+	expect_used(t, id[1], 512);
+	expect_used(t, id[2], 1512 - 1024);
+	assert_int_equal(guest_hdr(t, g[0]).num_buffers, 3);
+	assert_int_equal(drvsim_read(t->ds, g[0] + 12, got, 500), 0);
+	assert_int_equal(drvsim_read(t->ds, g[1], got + 500, 512), 0);
+	assert_int_equal(drvsim_read(t->ds, g[2], got + 1012, 488), 0);
+	assert_memory_equal(got, frame, 1500);
+	assert_int_equal(qp->stats.rx.packets, 1);
+	assert_int_equal(qp->stats.rx.drops[NET_DROP_RX_RENEGOTIATED], 0);
+	nt_free(t);
+}
+
+static void test_rx_pending_frame_dropped_and_counted_on_new_features(void **state)
+{
+	static uint8_t frame[1500];
+	struct nt *t = pending_then_stop(FM, frame);
+	struct vnet_qp *qp = nt_qp(t);
+	uint64_t total = 0;
+
+	(void)state;
+	/* mergeable buffers off: the frame was read and checked for a guest
+	 * that merges buffers; the new one does not, so it goes, counted */
+	assert_int_equal(vnet_set_features(t->dev, FN), 0);
+	assert_int_equal(qp->rx_pending_len, 0);
+	assert_int_equal(qp->stats.rx.drops[NET_DROP_RX_RENEGOTIATED], 1);
+	assert_string_equal(net_drop_name(NET_DROP_RX_RENEGOTIATED), "rx-features-changed");
+	for (unsigned d = 0; d < NET_DROP__COUNT; d++)
+		total += qp->stats.rx.drops[d];
+	assert_int_equal(total, 1);
+	/* and the same call again drops nothing more */
+	assert_int_equal(vnet_set_features(t->dev, FN), 0);
+	assert_int_equal(qp->stats.rx.drops[NET_DROP_RX_RENEGOTIATED], 1);
+	t->features = FN;
+	nt_ring(t, 0);
+	nt_ring(t, 1);
+	assert_int_equal(net_rx_run(qp, 64), 0);
+	expect_no_used(t);
+	assert_int_equal(qp->stats.rx.packets, 0);
+	nt_free(t);
+}
+
 static void test_F9_mrg_packet_larger_than_whole_ring_dropped(void **state)
 {
 	struct nt *t = nt_new(FM, 4);
@@ -654,6 +737,8 @@ int main(void)
 		cmocka_unit_test(test_F9_mrg_needs_more_buffers_than_posted),
 		cmocka_unit_test(test_F9_mrg_needs_more_buffers_than_posted_packed),
 		cmocka_unit_test(test_F9_mrg_packet_larger_than_whole_ring_dropped),
+		cmocka_unit_test(test_rx_pending_frame_kept_across_same_features),
+		cmocka_unit_test(test_rx_pending_frame_dropped_and_counted_on_new_features),
 		cmocka_unit_test(test_F10_header_written_from_host_copy),
 		cmocka_unit_test(test_rx_gso_guest_did_not_negotiate_dropped),
 		cmocka_unit_test(test_rx_needs_csum_without_guest_csum_dropped),
