@@ -1441,7 +1441,8 @@ void fz_net_post_ctrl(struct fz_net *n)
 	shape = fz_u8(&n->in);
 	pieces = 1 + (shape & 3) % 3;
 	acklen = ackl[(shape >> 2) & 3];
-	cut(n, FZ_NP_EVEN, 2 + dl, pieces, 2, len);
+	/* 0x40: the readable part is cut to the class byte (no command byte) */
+	cut(n, FZ_NP_EVEN, (shape & 0x40) ? 1 : 2 + dl, pieces, 2, len);
 	for (unsigned i = 0; i < pieces; i++) {
 		if (fz_zone_alloc(n, FZ_NZ_BUF, len[i], &al[na]))
 			goto fail;
