@@ -1556,6 +1556,31 @@ static void gen_vnet(void)
 	vo_run(&g, 1, 8);
 	u8(&g, VO_DRAIN);
 	emit(t, "set-features-dependency-missing", &g);
+
+	/* a started but disabled TX ring (SET_VRING_ENABLE 0): chains are
+	 * completed and discarded, the one pending on EAGAIN too; enabled
+	 * again, chains go out */
+	g.n = 0;
+	head(&g, base, 8, BE_ALL | BE_SNDBUF(1), 0);
+	u8(&g, VO_C_PROTO);
+	u8(&g, VO_SETUP);
+	for (int i = 0; i < 4; i++)
+		vo_post_tx(&g, SH_NB(2), 1400, &csum);
+	vo_run(&g, 1, 8);
+	vo_vu(&g, VV_ENABLE);
+	u8(&g, 1);
+	u8(&g, 0);
+	vo_run(&g, 1, 8);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_run(&g, 1, 8);
+	u8(&g, VO_DRAIN);
+	vo_vu(&g, VV_ENABLE);
+	u8(&g, 1);
+	u8(&g, 1);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_run(&g, 1, 8);
+	u8(&g, VO_DRAIN);
+	emit(t, "tx-ring-disabled-discards", &g);
 #undef START
 }
 
