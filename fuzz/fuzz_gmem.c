@@ -8,13 +8,19 @@
  * derived (adjacent, overlapping, raw, ending exactly at 2^64, wrapping by a
  * few bytes, ...) and their operands.  Every region's host range lies inside
  * one 64 KiB arena (regions may alias each other there, as two mappings of one
- * memfd would).  Then up to G_MAX_OPS operations: translate, map_iov, read,
- * write, uaddr_to_gpa, check, each with fuzz-chosen addresses and lengths
- * around the region edges and 2^64.
+ * memfd would).  Then up to G_MAX_OPS operations (op byte % 9): translate,
+ * map_iov, read, write, uaddr_to_gpa, check, each with fuzz-chosen addresses
+ * and lengths around the region edges and 2^64; and the dirty log:
+ * set_log (u8: bits 0-1 bitmap size 0 / 1 / 64 / 512 bytes, 0x04 NULL
+ * bitmap), log_gpa (address, length), log_hva (u8 host address selector:
+ * inside the arena, near or just past a region's end, before the arena;
+ * operand; length).
  *
  * Oracle: an independent 128-bit reference over the region list decides
  * whether the table is valid (installation must agree both ways), and for
- * every operation what the answer must be, byte for byte.
+ * every operation what the answer must be, byte for byte; the dirty bitmap
+ * must equal a reference bitmap after every log call (exactly the pages of
+ * the range that the bitmap covers, nothing outside it).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,12 +34,15 @@
 #define G_MAX_COPY (2u * G_ARENA)
 #define G_PATTERN (G_MAX_COPY + 4096u)
 #define G_MAX_IOV 40u
+#define G_LOG_MAX 512u /* dirty bitmap bytes: pages of the first 16 MiB */
 
 typedef unsigned __int128 g_u128; /* arithmetic helper */
 
 struct g_run {
 	struct fz_in in;
 	uint8_t *arena, *expect, *buf, *pattern;
+	uint8_t log[G_LOG_MAX], log_ref[G_LOG_MAX];
+	uint64_t log_bytes; /* reference: bitmap bytes while logging, else 0 */
 	unsigned n;
 	struct gmem_region r[GMEM_MAX_REGIONS + 1];
 	struct gmem gm;
@@ -299,8 +308,11 @@ static void op_read(struct g_run *g)
 	bool gap;
 	int rc;
 
-	if (len == 0)
+	if (len == 0) { /* nothing to copy: only safety is required */
+		rc = gmem_read(&g->gm, gpa, g->buf, 0);
+		FZ_CHECK(rc == 0 || rc == -EFAULT, "read of 0 bytes returned %d", rc);
 		return;
+	}
 	k = ref_pieces(g, gpa, len, ref, GMEM_MAX_REGIONS + 1, &gap);
 	if (gap) {
 		/* must fail without writing: a tiny buffer makes ASan the judge */
@@ -331,8 +343,13 @@ static void op_write(struct g_run *g)
 	bool gap;
 	int rc;
 
-	if (len == 0)
+	if (len == 0) { /* nothing to copy: guest RAM must stay as it is */
+		memcpy(g->expect, g->arena, G_ARENA);
+		rc = gmem_write(&g->gm, gpa, src, 0);
+		FZ_CHECK(rc == 0 || rc == -EFAULT, "write of 0 bytes returned %d", rc);
+		FZ_CHECK(memcmp(g->expect, g->arena, G_ARENA) == 0, "write of 0 bytes wrote");
 		return;
+	}
 	k = ref_pieces(g, gpa, len, ref, GMEM_MAX_REGIONS + 1, &gap);
 	if (!gap && len > G_MAX_COPY)
 		return;
@@ -373,6 +390,97 @@ static void op_check(struct g_run *g)
 		 (unsigned long long)gpa, (unsigned long long)len, rc, gap ? "unmapped" : "mapped");
 }
 
+/* ---- dirty log ----------------------------------------------------------- */
+
+/* Reference: mark the 4 KiB pages [@gpa, @gpa + @len) meets (clipped at 2^64)
+ * that the bitmap covers. */
+static void ref_log_gpa(struct g_run *g, uint64_t gpa, uint64_t len)
+{
+	g_u128 end = (g_u128)gpa + len, last;
+
+	if (!g->log_bytes || len == 0)
+		return;
+	if (end > ((g_u128)1 << 64))
+		end = (g_u128)1 << 64;
+	last = (end - 1) / 4096; /* last page touched */
+	for (g_u128 p = gpa / 4096; p <= last && p < g->log_bytes * 8; p++)
+		g->log_ref[p / 8] |= (uint8_t)(1u << (p % 8));
+}
+
+static void log_check(const struct g_run *g, const char *what)
+{
+	if (!memcmp(g->log, g->log_ref, G_LOG_MAX))
+		return;
+	for (unsigned i = 0; i < G_LOG_MAX; i++)
+		FZ_CHECK(g->log[i] == g->log_ref[i], "%s: bitmap byte %u is %#x, reference %#x",
+			 what, i, g->log[i], g->log_ref[i]);
+}
+
+static void op_set_log(struct g_run *g)
+{
+	static const uint64_t sizes[4] = { 0, 1, 64, G_LOG_MAX };
+	uint8_t sel = fz_u8(&g->in);
+	uint64_t size = sizes[sel & 3];
+	uint8_t *log = (sel & 4) ? NULL : g->log;
+
+	memset(g->log, 0, sizeof(g->log));
+	memset(g->log_ref, 0, sizeof(g->log_ref));
+	gmem_set_log(&g->gm, log, size);
+	g->log_bytes = log && size ? size : 0;
+	FZ_CHECK(g->gm.log == (g->log_bytes ? g->log : NULL) &&
+			 g->gm.log_size == (log ? size : 0),
+		 "set_log(%p, %llu): log %p size %llu", (void *)log, (unsigned long long)size,
+		 (void *)g->gm.log, (unsigned long long)g->gm.log_size);
+}
+
+static void op_log_gpa(struct g_run *g)
+{
+	uint64_t gpa = pick_addr(g, false), len = pick_len(g, gpa);
+
+	gmem_log_gpa(&g->gm, gpa, len);
+	ref_log_gpa(g, gpa, len);
+	log_check(g, "log_gpa");
+}
+
+static void op_log_hva(struct g_run *g)
+{
+	uint8_t sel = fz_u8(&g->in);
+	const struct gmem_region *r = g->n ? &g->r[(sel >> 2) % g->n] : NULL, *hit = NULL;
+	uintptr_t a = (uintptr_t)g->arena, h;
+	uint64_t len;
+
+	switch (sel & 3) {
+	case 0:
+		h = a + fz_u16(&g->in) % G_ARENA;
+		break;
+	case 1:
+		h = r ? (uintptr_t)r->hva + r->size - 1 - fz_u8(&g->in) % r->size : a;
+		break;
+	case 2:
+		h = r ? (uintptr_t)r->hva + r->size : a + G_ARENA;
+		break;
+	default:
+		h = a - 1 - fz_u8(&g->in);
+		break;
+	}
+	len = pick_len(g, 0);
+	/* the table is sorted by GPA: the lowest-GPA region holding the byte */
+	for (unsigned i = 0; i < g->n; i++) {
+		const struct gmem_region *c = &g->r[i];
+
+		if (h >= (uintptr_t)c->hva && h - (uintptr_t)c->hva < c->size &&
+		    (!hit || c->gpa < hit->gpa))
+			hit = c;
+	}
+	gmem_log_hva(&g->gm, (const void *)h, len);
+	if (hit) {
+		uint64_t off = h - (uintptr_t)hit->hva;
+
+		ref_log_gpa(g, hit->gpa + off, len < hit->size - off ? len : hit->size - off);
+	}
+	log_check(g, "log_hva");
+}
+
 /* Distinct bytes so a misplaced copy is visible (@n a multiple of 8). */
 static FZ_NOCOV void fill(uint8_t *p, size_t n, uint64_t salt)
 {
@@ -407,7 +515,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 
 	for (unsigned op = 0; op < G_MAX_OPS && !fz_done(&g->in); op++) {
-		switch (fz_u8(&g->in) % 6) {
+		switch (fz_u8(&g->in) % 9) {
 		case 0:
 			op_translate(g);
 			break;
@@ -423,8 +531,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 4:
 			op_uaddr(g);
 			break;
-		default:
+		case 5:
 			op_check(g);
+			break;
+		case 6:
+			op_set_log(g);
+			break;
+		case 7:
+			op_log_gpa(g);
+			break;
+		default:
+			op_log_hva(g);
 			break;
 		}
 	}

@@ -13,7 +13,8 @@
  * behind the server is the real struct vnet, driven through an in-process
  * struct vu_dev_ops (the daemon's netdev_vu_ops hands rings to worker
  * threads; here queue_start/queue_stop call vnet_queue_start/stop directly on
- * the fuzz thread, and the data path runs when an op says so).
+ * the fuzz thread, and the data path runs when an op says so; like the
+ * worker, a started but disabled TX ring sets tx_discard).
  *
  * Each message is written whole, then vu_server_recv + vu_server_handle run
  * it with guest RAM snapshotted around (a message may only touch ring areas:
@@ -194,7 +195,6 @@ static int d_queue_start(void *d, unsigned idx, const struct gmem *gm, const str
 	struct fz_nq *q = ring_q(v, idx);
 	int r;
 
-	(void)enabled;
 	FZ_CHECK(q, "queue_start(%u) beyond the rings", idx);
 	FZ_CHECK(!q->started, "queue_start(%u) on a running ring", idx);
 	FZ_CHECK(kick_fd >= 0 && fcntl(kick_fd, F_GETFD) >= 0, "queue_start(%u): bad kick fd", idx);
@@ -219,6 +219,10 @@ static int d_queue_start(void *d, unsigned idx, const struct gmem *gm, const str
 	if (r)
 		return r;
 	q->started = true;
+	/* as the daemon's worker: a started but disabled TX ring is processed
+	 * and its chains discarded (net_tx_run with tx_discard) */
+	if (idx == 1)
+		n->dev.qp[0].tx_discard = !enabled;
 	if (q->role == FZ_NR_TX)
 		n->tx_pending_prev = false;
 	return 0;
@@ -242,8 +246,9 @@ static void d_queue_enable(void *d, unsigned idx, bool enabled)
 	struct vo *v = d;
 	struct fz_nq *q = ring_q(v, idx);
 
-	(void)enabled;
 	FZ_CHECK(q && q->started, "queue_enable(%u) on a stopped ring", idx);
+	if (idx == 1)
+		v->n->dev.qp[0].tx_discard = !enabled;
 }
 
 /* Forget a queue model (device reset): its chains are gone with the rings. */

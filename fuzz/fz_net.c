@@ -30,7 +30,9 @@
  *    after the header), every header sane for the negotiated features; every
  *    chain the reference says must be sent is either received or counted as
  *    a backend drop (nothing lost on EAGAIN); a chain kept pending on EAGAIN
- *    is the model's next sendable chain;
+ *    is the model's next sendable chain; on a disabled TX ring (vnet_ops,
+ *    SET_VRING_ENABLE 0) nothing is sent and every chain the core accepted
+ *    is counted as tx-disabled;
  *  - RX packets: one chain without MRG_RXBUF; with it num_buffers chains, all
  *    published in the same call, all but the last completely filled; the
  *    bytes equal the next frame the TAP sent that the device may deliver,
@@ -495,7 +497,9 @@ void fz_net_run_tx(struct fz_net *n, unsigned budget)
 	struct vnet_qp *qp = qp0(n);
 	struct net_dir_stats s0 = qp->stats.tx;
 	uint16_t u0 = q->used_idx;
-	unsigned nsend = 0;
+	/* vnet_ops: a disabled TX ring (SET_VRING_ENABLE 0) discards */
+	bool discard = qp->tx_discard, unknown = false;
+	unsigned nsend = 0, ndisc = 0;
 	uint64_t be_err;
 	int r;
 
@@ -527,12 +531,16 @@ void fz_net_run_tx(struct fz_net *n, unsigned budget)
 
 		if (q->dirty || c->expect == FZ_NX_UNKNOWN) {
 			n->tx_wild = true;
+			unknown = true;
 		} else {
 			FZ_CHECK(q->cpl[i].len == 0, "TX chain %u returned with len %u", c->id,
 				 q->cpl[i].len);
 			if (n->tx_pending_prev && c->id == n->tx_pending_id)
 				n->tx_pending_prev = false; /* the pending one went out */
-			if (tx_expect(n, c, &e)) {
+			if (discard) {
+				/* completed with len 0, never sent */
+				ndisc += c->expect == FZ_NX_GOOD;
+			} else if (tx_expect(n, c, &e)) {
 				e.may_fail = be_err > 0;
 				txe_push(n, &e);
 				nsend++;
@@ -541,6 +549,12 @@ void fz_net_run_tx(struct fz_net *n, unsigned budget)
 		}
 		fz_nq_retire(n, q, c);
 	}
+	if (!q->dirty && discard && !unknown)
+		FZ_CHECK(qp->stats.tx.drops[NET_DROP_TX_DISABLED] - s0.drops[NET_DROP_TX_DISABLED] ==
+				 ndisc,
+			 "disabled TX ring: %u good chains completed, %llu discarded", ndisc,
+			 (unsigned long long)(qp->stats.tx.drops[NET_DROP_TX_DISABLED] -
+					      s0.drops[NET_DROP_TX_DISABLED]));
 	if (!q->dirty)
 		FZ_CHECK(qp->stats.tx.packets - s0.packets +
 					 (qp->stats.tx.drops[NET_DROP_BACKEND] -
@@ -1441,7 +1455,8 @@ void fz_net_post_ctrl(struct fz_net *n)
 	shape = fz_u8(&n->in);
 	pieces = 1 + (shape & 3) % 3;
 	acklen = ackl[(shape >> 2) & 3];
-	cut(n, FZ_NP_EVEN, 2 + dl, pieces, 2, len);
+	/* 0x40: the readable part is cut to the class byte (no command byte) */
+	cut(n, FZ_NP_EVEN, (shape & 0x40) ? 1 : 2 + dl, pieces, 2, len);
 	for (unsigned i = 0; i < pieces; i++) {
 		if (fz_zone_alloc(n, FZ_NZ_BUF, len[i], &al[na]))
 			goto fail;

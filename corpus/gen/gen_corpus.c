@@ -1284,6 +1284,112 @@ static void gmem_seeds(void)
 	u8(&g, 1);
 	u8(&g, 8);
 	emit(t, "va-wraps", &g);
+
+	/* dirty log: logging off, a 512-byte bitmap (the first 16 MiB), ranges
+	 * across pages, wrapping 2^64, past the bitmap, length 0; host
+	 * addresses in a region, in two aliasing regions (the lower GPA wins),
+	 * at a region's last byte, past a region, before the arena; a NULL
+	 * bitmap, a 0-byte bitmap, a 1-byte bitmap; zero-length read/write */
+	g.n = 0;
+	u8(&g, 4);
+	gmem_region(&g, 2, 0x0000, 0xff, 0);		/* GPA 1 MiB, 256 bytes */
+	gmem_region(&g, 2 | 5 << 2, 0x1000, 0xff, 0xfff); /* GPA 0xfff000: page 4095 */
+	gmem_region(&g, 1 | 2 << 2, 0x3000, 0, 0);	/* 4 KiB ending at 2^64 */
+	gmem_region(&g, 2 | 1 << 2, 0x0080, 0xff, 0x2000); /* aliases region 0's host bytes */
+	u8(&g, 7); /* log_gpa while not logging */
+	u8(&g, 7);
+	u8(&g, 1);
+	u8(&g, 0x10);
+	u8(&g, 6); /* set_log: 512 bytes */
+	u8(&g, 3);
+	u8(&g, 7); /* region 0, 0x2001 bytes: three pages */
+	u8(&g, 7);
+	u8(&g, 2);
+	u16(&g, 0x2001);
+	u8(&g, 7); /* 2^64 - 1 - 0x10, length 2^64 - 1: wraps */
+	u8(&g, 3);
+	u16(&g, 0x10);
+	u8(&g, 5);
+	u8(&g, 0);
+	u8(&g, 7); /* length 0 */
+	u8(&g, 7);
+	u8(&g, 0);
+	u8(&g, 7); /* across region 1's end: the bitmap's last page */
+	u8(&g, 1 << 3 | 1);
+	u8(&g, 0x10);
+	u8(&g, 1);
+	u8(&g, 0x40);
+	u8(&g, 7); /* 16 MiB: past the bitmap */
+	u8(&g, 2);
+	u64(&g, 0x1000000);
+	u8(&g, 1);
+	u8(&g, 1);
+	u8(&g, 8); /* log_hva: region 0 only */
+	u8(&g, 0);
+	u16(&g, 0x10);
+	u8(&g, 1);
+	u8(&g, 8);
+	u8(&g, 8); /* region 3 only, clipped at its end */
+	u8(&g, 0);
+	u16(&g, 0x100);
+	u8(&g, 2);
+	u16(&g, 0x1000);
+	u8(&g, 8); /* both: region 3 (lower GPA) */
+	u8(&g, 0);
+	u16(&g, 0x90);
+	u8(&g, 3 << 3 | 3);
+	u8(&g, 8); /* region 1's last byte, huge length */
+	u8(&g, 1 << 2 | 1);
+	u8(&g, 0);
+	u8(&g, 4);
+	u64(&g, 0xffffffffffffULL);
+	u8(&g, 8); /* just past region 2: no region */
+	u8(&g, 2 << 2 | 2);
+	u8(&g, 1);
+	u8(&g, 4);
+	u8(&g, 8); /* before the arena */
+	u8(&g, 3);
+	u8(&g, 0);
+	u8(&g, 1);
+	u8(&g, 4);
+	u8(&g, 8); /* length 0 */
+	u8(&g, 0);
+	u16(&g, 0x10);
+	u8(&g, 0);
+	u8(&g, 2); /* read and write of 0 bytes */
+	u8(&g, 7);
+	u8(&g, 0);
+	u8(&g, 3);
+	u8(&g, 7);
+	u8(&g, 0);
+	u8(&g, 0);
+	u8(&g, 6); /* NULL bitmap of 64 bytes: logging off */
+	u8(&g, 4 | 2);
+	u8(&g, 8);
+	u8(&g, 0);
+	u16(&g, 0x10);
+	u8(&g, 1);
+	u8(&g, 8);
+	u8(&g, 7);
+	u8(&g, 7);
+	u8(&g, 1);
+	u8(&g, 8);
+	u8(&g, 6); /* a bitmap of 0 bytes: logging off */
+	u8(&g, 0);
+	u8(&g, 7);
+	u8(&g, 7);
+	u8(&g, 1);
+	u8(&g, 8);
+	u8(&g, 6); /* 1 byte: pages 0-7 */
+	u8(&g, 1);
+	u8(&g, 7); /* region 3 (GPA 0x2000), 0x8000 bytes: pages 2-9 */
+	u8(&g, 3 << 3 | 7);
+	u8(&g, 2);
+	u16(&g, 0x8000);
+	u8(&g, 7); /* region 2 to 2^64 */
+	u8(&g, 2 << 3 | 7);
+	u8(&g, 6);
+	emit(t, "dirty-log", &g);
 }
 
 /* ---- dictionaries ---------------------------------------------------------- */

@@ -711,6 +711,39 @@ static void gen_tx(void)
 	}
 	op(&g, OP_DRAIN);
 	emit(t, "packed-restart-laps", &g);
+
+	/* TAP still full when the pending chain is retried: the run stops on
+	 * it again (no drain between the runs) */
+	START(v1, 16, BE_ALL | BE_SNDBUF(1));
+	for (int i = 0; i < 6; i++)
+		post_tx(&g, SH_NB(2), TW_NONE, 1400, &csum, SP_HDR_FIRST);
+	run(&g, 8);
+	run(&g, 8);
+	run(&g, 8);
+	op(&g, OP_DRAIN);
+	run(&g, 8);
+	op(&g, OP_DRAIN);
+	emit(t, "eagain-pending-retried-while-full", &g);
+
+	/* a chain pending on EAGAIN returned by the stop, interrupts wanted
+	 * (no EVENT_IDX, avail flags 0): the release publishes and signals */
+	START(v1 & ~F_EVIDX, 8, BE_ALL | BE_SNDBUF(1));
+	for (int i = 0; i < 4; i++)
+		post_tx(&g, SH_NB(2), TW_NONE, 1400, &csum, SP_HDR_FIRST);
+	run(&g, 8);
+	op(&g, OP_RESTART);
+	op(&g, OP_DRAIN);
+	run(&g, 8);
+	op(&g, OP_DRAIN);
+	emit(t, "eagain-stop-releases-and-signals", &g);
+
+	/* legacy 10-byte header at the start of a single (longer) buffer */
+	START(F_HOST_ALL | F_IND, 4, BE_ALL);
+	post_tx(&g, SH_NB(1), TW_NONE, 80, &csum, SP_HDR_FIRST);
+	post_tx(&g, SH_NB(1), TW_NONE, 600, &H0, SP_HDR_FIRST);
+	run(&g, 4);
+	op(&g, OP_DRAIN);
+	emit(t, "F4-legacy-hdr-10-one-buffer", &g);
 #undef START
 }
 
@@ -723,6 +756,7 @@ static void gen_rx(void)
 	const unsigned v1 = F_V1 | F_GUEST_ALL | F_IND | F_EVIDX;
 	struct hd gtso = { NEEDS_CSUM, GSO_TCPV4, 54, 1448, 34, 16, 0 };
 	struct hd valid = { DATA_VALID, 0, 0, 0, 0, 0, 0 };
+	struct hd csum_rx = { NEEDS_CSUM, 0, 0, 0, 34, 16, 0 };
 
 	clean(t);
 
@@ -946,6 +980,18 @@ static void gen_rx(void)
 	run(&g, 1);
 	run(&g, 4);
 	emit(t, "budget-spent-on-refused-chain", &g);
+
+	/* zero-copy receive (one bulk chain holds a maximal frame) of frames
+	 * whose header breaks the RX rules (GSO and checksum offloads not
+	 * negotiated): the header is checked in guest memory, nothing is
+	 * published, the chain stays reserved for the valid frame after them */
+	START(F_V1 | F_IND | F_EVIDX, 4);
+	post_rx(&g, SH_NB(4) | SH_BULK, TW_NONE, 65562 - 65536, SP_EVEN | SP_BIG);
+	inject(&g, IN_ORDINARY, 100, &gtso, 1);
+	inject(&g, IN_ORDINARY, 100, &csum_rx, 1);
+	inject(&g, IN_ORDINARY, 100, &H0, 1);
+	run(&g, 8);
+	emit(t, "direct-read-header-refused", &g);
 #undef START
 }
 
@@ -1037,6 +1083,31 @@ static void vo_vu(struct gen *g, unsigned kind)
 	u8(g, VO_VU);
 	u8(g, kind);
 }
+
+/* fixed layout (misc bit 0 clear): three 12 KiB ring blocks, the 72 KiB bulk
+ * zone, then the 16 KiB data area (fz_net.c, fz.c) */
+#define VO_ARENA (3u * 12288u + 72u * 1024u + 16384u)
+
+/* vnet_ops FLIP ending at arena byte @at (the harness flips 1 + (u8 % 8)
+ * bytes from (offset * 7) % arena): the nearest start a u16 offset reaches */
+static void vo_flip(struct gen *g, unsigned at, unsigned x)
+{
+	for (unsigned d = 0; d < 8; d++) {
+		for (unsigned off = 0; off < 65536; off++) {
+			if (off * 7u % VO_ARENA != at - d)
+				continue;
+			u8(g, VO_FLIP);
+			u16(g, off);
+			u8(g, x);
+			u8(g, d); /* d + 1 bytes */
+			return;
+		}
+	}
+	die("vo_flip: no offset");
+}
+
+/* low byte of a split ring's avail->idx: ring block of queue @q + 4096 + 2 */
+#define VO_AVAIL_IDX(q) ((q)*12288u + 4096u + 2u)
 
 static void gen_vnet(void)
 {
@@ -1348,6 +1419,168 @@ static void gen_vnet(void)
 	vo_vu(&g, VV_GET_BASE);
 	u8(&g, 0);
 	emit(t, "hvisor-rx-eof", &g);
+
+	/* the guest moves avail->idx of every ring 64 ahead: each queue's next
+	 * pop finds a ring fault, the run stops on the broken ring */
+	START(base | F_CTRL, 8, VO_C_CTRL_ALL);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_post_rx(&g, SH_NB(1), 1600);
+	vo_ctrl(&g, 0, 0, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_inject(&g, IN_ORDINARY, 100, &H0, 1);
+	vo_flip(&g, VO_AVAIL_IDX(0), 0x40);
+	vo_flip(&g, VO_AVAIL_IDX(1), 0x40);
+	vo_flip(&g, VO_AVAIL_IDX(2), 0x40);
+	vo_run(&g, 1, 8);
+	vo_run(&g, 0, 8);
+	vo_run(&g, 2, 8);
+	u8(&g, VO_DRAIN);
+	vo_vu(&g, VV_GET_BASE);
+	u8(&g, 1);
+	emit(t, "rings-broken-by-avail-idx-jump", &g);
+
+	/* control queue budget 1: one command per run, the rest wait */
+	START(base | F_CTRL, 8, VO_C_CTRL_ALL);
+	vo_ctrl(&g, 0, 0, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_ctrl(&g, 0, 1, (const uint8_t *)"\x00", 1, 1 << 2);
+	vo_ctrl(&g, 1, 1, mac, 6, 1 << 2);
+	vo_run(&g, 2, 1);
+	vo_run(&g, 2, 1);
+	vo_run(&g, 2, 8);
+	emit(t, "ctrl-budget-one-per-run", &g);
+
+	/* a command of one readable byte (the class, no command byte), also
+	 * as three pieces of which two are empty */
+	START(base | F_CTRL, 8, VO_C_CTRL_ALL);
+	vo_ctrl(&g, 0, 0, (const uint8_t *)"\x01", 1, (1 << 2) | 0x40);
+	vo_ctrl(&g, 1, 1, mac, 6, (1 << 2) | 0x40 | 2);
+	vo_ctrl(&g, 0, 0, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_run(&g, 2, 8);
+	emit(t, "G2-class-byte-only", &g);
+
+	/* config space through GET/SET_CONFIG: a legacy driver (no VERSION_1)
+	 * writes the mac, then writes past it, then reads and writes out of
+	 * bounds */
+	START(base & ~F_V1, 8, VO_C_PROTO);
+	vo_vu(&g, VV_CONFIG);
+	u8(&g, 0);
+	u8(&g, 6);
+	u8(&g, 1);
+	bytes(&g, mac, 6);
+	vo_vu(&g, VV_CONFIG);
+	u8(&g, 4);
+	u8(&g, 4);
+	u8(&g, 1);
+	bytes(&g, mac, 4);
+	vo_vu(&g, VV_CONFIG);
+	u8(&g, 13);
+	u8(&g, 0);
+	u8(&g, 1);
+	vo_vu(&g, VV_CONFIG);
+	u8(&g, 4);
+	u8(&g, 10);
+	u8(&g, 1);
+	bytes(&g, mac, 6);
+	bytes(&g, mac, 4);
+	vo_vu(&g, VV_CONFIG);
+	u8(&g, 13);
+	u8(&g, 0);
+	u8(&g, 0);
+	vo_vu(&g, VV_CONFIG);
+	u8(&g, 4);
+	u8(&g, 10);
+	u8(&g, 0);
+	bytes(&g, mac, 6);
+	bytes(&g, mac, 4);
+	vo_vu(&g, VV_CONFIG);
+	u8(&g, 0);
+	u8(&g, 12);
+	u8(&g, 0);
+	bytes(&g, mac, 6);
+	bytes(&g, mac, 6);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_run(&g, 1, 8);
+	u8(&g, VO_DRAIN);
+	emit(t, "config-legacy-mac-write-and-bounds", &g);
+
+	/* a VERSION_1 driver must not write config (5.1.4.2) */
+	START(base, 8, VO_C_PROTO);
+	vo_vu(&g, VV_CONFIG);
+	u8(&g, 0);
+	u8(&g, 6);
+	u8(&g, 1);
+	bytes(&g, mac, 6);
+	vo_vu(&g, VV_CONFIG);
+	u8(&g, 0);
+	u8(&g, 6);
+	u8(&g, 0);
+	bytes(&g, mac, 6);
+	emit(t, "config-modern-write-refused", &g);
+
+	/* a frame waiting in the host buffer for more mergeable RX buffers,
+	 * rings stopped, SET_FEATURES with other features: dropped and
+	 * counted (rx-features-changed) */
+	START(base, 8, VO_C_PROTO);
+	vo_post_rx(&g, SH_NB(1), 200);
+	vo_post_rx(&g, SH_NB(1), 200);
+	vo_inject(&g, IN_ORDINARY, 1400, &H0, 1);
+	vo_run(&g, 0, 8);
+	vo_vu(&g, VV_GET_BASE);
+	u8(&g, 0);
+	vo_vu(&g, VV_GET_BASE);
+	u8(&g, 1);
+	vo_vu(&g, VV_FEATURES);
+	u16(&g, base & ~F_GUEST_ALL);
+	u8(&g, 0);
+	vo_vu(&g, VV_KICK);
+	u8(&g, 0);
+	vo_post_rx(&g, SH_NB(1), 1600);
+	vo_inject(&g, IN_ORDINARY, 100, &H0, 1);
+	vo_run(&g, 0, 8);
+	emit(t, "rx-pending-dropped-on-new-features", &g);
+
+	/* rings stopped, then SET_FEATURES with GUEST_TSO4 but not GUEST_CSUM
+	 * (5.1.3.1): refused by the device, the old features stay */
+	START(base, 8, VO_C_PROTO | VO_C_ACK);
+	vo_vu(&g, VV_GET_BASE);
+	u8(&g, 0);
+	vo_vu(&g, VV_GET_BASE);
+	u8(&g, 1);
+	vo_vu(&g, VV_FEATURES);
+	u16(&g, F_V1 | F_GTSO4);
+	u8(&g, 1); /* raw: not closed under the dependencies */
+	vo_vu(&g, VV_KICK);
+	u8(&g, 0);
+	vo_vu(&g, VV_KICK);
+	u8(&g, 1);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_run(&g, 1, 8);
+	u8(&g, VO_DRAIN);
+	emit(t, "set-features-dependency-missing", &g);
+
+	/* a started but disabled TX ring (SET_VRING_ENABLE 0): chains are
+	 * completed and discarded, the one pending on EAGAIN too; enabled
+	 * again, chains go out */
+	g.n = 0;
+	head(&g, base, 8, BE_ALL | BE_SNDBUF(1), 0);
+	u8(&g, VO_C_PROTO);
+	u8(&g, VO_SETUP);
+	for (int i = 0; i < 4; i++)
+		vo_post_tx(&g, SH_NB(2), 1400, &csum);
+	vo_run(&g, 1, 8);
+	vo_vu(&g, VV_ENABLE);
+	u8(&g, 1);
+	u8(&g, 0);
+	vo_run(&g, 1, 8);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_run(&g, 1, 8);
+	u8(&g, VO_DRAIN);
+	vo_vu(&g, VV_ENABLE);
+	u8(&g, 1);
+	u8(&g, 1);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_run(&g, 1, 8);
+	u8(&g, VO_DRAIN);
+	emit(t, "tx-ring-disabled-discards", &g);
 #undef START
 }
 
