@@ -133,6 +133,54 @@ static void test_rx_direct_read_mrg_many_buffers(void **state)
 	nt_free(t);
 }
 
+/*
+ * Mergeable buffers made of many tiny descriptors: the reserved chains reach
+ * the readv iovec limit (NET_BE_IOV_MAX) before they hold a maximal frame, so
+ * a direct read is impossible; the frame goes through the host buffer and is
+ * still delivered whole, over as many chains as it needs.
+ */
+static void test_rx_mrg_iovec_limit_before_maximal_frame_bounces(void **state)
+{
+	struct nt *t = nt_new(FM, 2048);
+	static uint8_t frame[3000], got[12 + 3000];
+	static uint64_t gpa[70][16];
+	struct drvsim_buf b[16];
+	int id[70];
+	size_t off = 0;
+
+	(void)state;
+	/* 70 chains x 16 descriptors x 64 bytes: 64 chains are 1024 iovecs
+	 * but only 65536 bytes, less than header + NET_MAX_FRAME */
+	for (int i = 0; i < 70; i++) {
+		for (int k = 0; k < 16; k++) {
+			gpa[i][k] = nt_alloc(t, 64);
+			b[k] = (struct drvsim_buf){ gpa[i][k], 64, true };
+		}
+		id[i] = nt_add(t, 0, b, 16);
+	}
+	nt_frame(frame, sizeof(frame), 4);
+	nt_peer_send(t, &plain, frame, sizeof(frame));
+	assert_int_equal(net_rx_run(nt_qp(t), 64), 3);
+	assert_int_equal(nt_qp(t)->stats.rx.bounced, 1);
+	assert_int_equal(nt_qp(t)->stats.rx.packets, 1);
+	expect_used(t, id[0], 1024);
+	expect_used(t, id[1], 1024);
+	expect_used(t, id[2], 12 + 3000 - 2048);
+	expect_no_used(t);
+	assert_int_equal(guest_hdr(t, gpa[0][0]).num_buffers, 3);
+	/* header + payload, gathered back descriptor by descriptor */
+	for (int i = 0; i < 3 && off < sizeof(got); i++)
+		for (int k = 0; k < 16 && off < sizeof(got); k++) {
+			size_t n = sizeof(got) - off < 64 ? sizeof(got) - off : 64;
+
+			assert_int_equal(drvsim_read(t->ds, gpa[i][k], got + off, n), 0);
+			off += n;
+		}
+	assert_int_equal(off, sizeof(got));
+	assert_memory_equal(got + 12, frame, sizeof(frame));
+	nt_free(t);
+}
+
 static void test_rx_small_buffers_use_bounce(void **state)
 {
 	struct nt *t = nt_new(FN, 64);
@@ -730,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_rx_legacy_10_byte_header),
 		cmocka_unit_test(test_rx_direct_read_into_big_buffer),
 		cmocka_unit_test(test_rx_direct_read_mrg_many_buffers),
+		cmocka_unit_test(test_rx_mrg_iovec_limit_before_maximal_frame_bounces),
 		cmocka_unit_test(test_rx_small_buffers_use_bounce),
 		cmocka_unit_test(test_F7_rx_chain_with_readable_descriptor_returned_len0),
 		cmocka_unit_test(test_F8_rx_buffer_smaller_than_header_rejected),
