@@ -1049,6 +1049,13 @@ static bool ensure_capacity(struct fz_run *r, uint32_t n)
 		r->log = NULL;
 		r->fl_iov = NULL;
 	}
+	if (n <= r->cap_alloc) {
+		/* arrays kept from an earlier run (fz_vq.c run_alloc()) */
+		memset(r->owner + r->cap_size, 0xff, (n - r->cap_size) * sizeof(*r->owner));
+		memset(r->link + r->cap_size, 0xff, (n - r->cap_size) * sizeof(*r->link));
+		r->cap_size = n;
+		return true;
+	}
 	fl = realloc(r->fl, n * sizeof(*fl));
 	if (fl)
 		r->fl = fl;
@@ -1067,7 +1074,7 @@ static bool ensure_capacity(struct fz_run *r, uint32_t n)
 	}
 	if (!fl || !pd || !ow || !lk)
 		return false;
-	r->cap_size = n;
+	r->cap_size = r->cap_alloc = n;
 	return true;
 }
 

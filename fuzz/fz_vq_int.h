@@ -100,6 +100,7 @@ struct fz_run {
 	struct vq_cfg cfg0; /* the valid initial one (FZ_RS_FRESH) */
 	struct fz_rings rg;
 	uint32_t cap_size;  /* capacity of the size-indexed arrays */
+	uint32_t cap_alloc; /* ... as allocated (kept across runs, >= cap_size) */
 	unsigned max_ops;
 	bool packed, touch, df_post, df_trap, trace;
 	bool overlap;        /* device area shares bytes with guest-written areas */
@@ -121,6 +122,7 @@ struct fz_run {
 	bool last_valid;
 	struct fz_pend last_pend;
 	struct fz_expect last_exp;
+	size_t snap_cap;    /* bytes allocated for snap and df_after (kept) */
 	uint8_t *snap;      /* guest RAM before the current core call (guarded:
 			     * only the writable pages, at their offsets) */
 	bool guarded;       /* the last call ran under the write guard */
