@@ -301,6 +301,7 @@ void fz_pre(struct fz_run *r)
 	if (r->log && !(r->kb_log_publish && r->ncpl))
 		memset(r->log, 0, r->log_size);
 	if (r->df_trap && r->started && !r->broken && r->trap_budget > 0) {
+		fz_guard_disarm(&r->guard); /* (if an earlier call was guarded) */
 		memcpy(r->snap, r->l.arena, r->l.arena_size);
 		trap_setup(r);
 		fz_trap_arm(&r->trap);
@@ -418,8 +419,9 @@ void fz_post(struct fz_run *r, bool may_write, const char *what)
 									    : r->trap_budget;
 	}
 	if (r->guarded) {
-		/* read-only pages were checked by the guard; diff the others */
-		fz_guard_disarm(&r->guard);
+		/* read-only pages were checked by the guard; diff the others
+		 * (the pages stay protected until the harness writes one) */
+		fz_guard_end(&r->guard);
 		for (unsigned i = 0; i < r->guard.nrw; i++) {
 			size_t lo = r->guard.rw[i].lo, hi = r->guard.rw[i].hi;
 

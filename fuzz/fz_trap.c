@@ -14,7 +14,7 @@
 
 /* ---- write guard (any POSIX system) -------------------------------------- */
 
-static struct fz_guard *fz_guard_cur; /* armed guard, or NULL (see fz_guard_arm) */
+static struct fz_guard *fz_guard_cur; /* installed guard, or NULL (see fz_guard_arm) */
 
 static void on_guard_segv(int sig, siginfo_t *si, void *ucv)
 {
@@ -31,6 +31,15 @@ static void on_guard_segv(int sig, siginfo_t *si, void *ucv)
 			signal(sig, SIG_DFL);
 		return;
 	}
+	if (!g->active) {
+		/* the harness writes guest RAM between calls: unprotect, retry */
+		if (mprotect(g->base, g->len, PROT_READ | PROT_WRITE) == 0) {
+			g->protected_ = false;
+			return;
+		}
+		sigaction(SIGSEGV, &g->old_segv, NULL);
+		return;
+	}
 	/* Report, then let the previous handler (sanitizer, fuzzer engine)
 	 * see the re-executed store: its report has the device's stack. */
 	snprintf(msg, sizeof(msg),
@@ -43,36 +52,85 @@ static void on_guard_segv(int sig, siginfo_t *si, void *ucv)
 	sigaction(SIGSEGV, &g->old_segv, NULL);
 }
 
+static bool in_ranges(const size_t (*r)[2], unsigned n, size_t off)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (off >= r[i][0] && off < r[i][1])
+			return true;
+	return false;
+}
+
 bool fz_guard_arm(struct fz_guard *g)
 {
-	struct sigaction sa;
-	size_t at = 0;
+	size_t want[FZ_GUARD_MAX_RW][2], have[FZ_GUARD_MAX_RW][2];
+	size_t run = 0;
+	int run_prot = -1;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_sigaction = on_guard_segv;
-	fz_guard_cur = g;
-	sigaction(SIGSEGV, &sa, &g->old_segv);
-	/* read-only around the writable ranges, one call per gap */
-	for (unsigned i = 0; i <= g->nrw; i++) {
-		size_t lo = i < g->nrw ? g->rw[i].lo : g->len;
+	if (!g->installed) {
+		struct sigaction sa;
 
-		if (lo > at && mprotect(g->base + at, lo - at, PROT_READ) != 0) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_sigaction = on_guard_segv;
+		g->protected_ = false;
+		g->active = false;
+		fz_guard_cur = g;
+		sigaction(SIGSEGV, &sa, &g->old_segv);
+		g->installed = true;
+	}
+	for (unsigned i = 0; i < g->nrw; i++) {
+		want[i][0] = g->rw[i].lo;
+		want[i][1] = g->rw[i].hi;
+	}
+	for (unsigned i = 0; i < g->ncur; i++) {
+		have[i][0] = g->cur[i].lo;
+		have[i][1] = g->cur[i].hi;
+	}
+	/* change only pages whose protection differs, one call per run of them */
+	for (size_t at = 0; at <= g->len; at += FZ_PAGE) {
+		int p = -1;
+
+		if (at < g->len) {
+			bool w = in_ranges((const size_t(*)[2])want, g->nrw, at);
+			bool h = !g->protected_ || in_ranges((const size_t(*)[2])have, g->ncur, at);
+
+			if (w != h)
+				p = w ? PROT_READ | PROT_WRITE : PROT_READ;
+		}
+		if (p == run_prot)
+			continue;
+		if (run_prot >= 0 && mprotect(g->base + run, at - run, run_prot) != 0) {
+			g->protected_ = true; /* partly: make all of it writable */
 			fz_guard_disarm(g);
 			return false;
 		}
-		if (i < g->nrw)
-			at = g->rw[i].hi;
+		run = at;
+		run_prot = p;
 	}
+	for (unsigned i = 0; i < g->nrw; i++)
+		g->cur[i].lo = g->rw[i].lo, g->cur[i].hi = g->rw[i].hi;
+	g->ncur = g->nrw;
+	g->protected_ = true;
+	g->active = true;
 	return true;
+}
+
+void fz_guard_end(struct fz_guard *g)
+{
+	g->active = false;
 }
 
 void fz_guard_disarm(struct fz_guard *g)
 {
-	mprotect(g->base, g->len, PROT_READ | PROT_WRITE);
+	if (!g->installed)
+		return;
+	if (g->protected_)
+		mprotect(g->base, g->len, PROT_READ | PROT_WRITE);
 	sigaction(SIGSEGV, &g->old_segv, NULL);
 	fz_guard_cur = NULL;
+	g->installed = g->protected_ = g->active = false;
+	g->ncur = 0;
 }
 
 #if defined(__x86_64__) && defined(__linux__)

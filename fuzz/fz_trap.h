@@ -67,13 +67,22 @@ void fz_trap_disarm(struct fz_trap *t);
 
 /*
  * Write guard: "the device wrote nothing outside its areas" without diffing
- * all of guest RAM.  While armed, every page of a (page-aligned) range is
- * read-only except the ranges listed writable; a store to a read-only page
- * is reported through fz_fail() from the SIGSEGV handler, naming the call.
+ * all of guest RAM.  While a call is guarded, every page of a (page-aligned)
+ * range is read-only except the ranges listed writable; a store to a
+ * read-only page is reported from the SIGSEGV handler, naming the call.
  * The caller still snapshots and diffs the writable pages byte by byte, so
- * the guarantee is the same as a whole-RAM diff, at the cost of a few
- * mprotect() calls.  Never armed together with a trap (fz_trap_arm()).
- * Portable to any POSIX system with mprotect() and SA_SIGINFO.
+ * the guarantee is the same as a whole-RAM diff.  Never armed together with
+ * a trap (fz_trap_arm()).  Portable to any POSIX system with mprotect() and
+ * SA_SIGINFO.
+ *
+ * The protection is lazy: fz_guard_end() leaves the pages as they are, so
+ * consecutive calls with the same writable set (a drain loop) cost no
+ * mprotect() at all, and fz_guard_arm() changes only the pages whose
+ * protection differs.  A store to a read-only page while no call is guarded
+ * is the harness (the guest) writing: the handler makes the whole range
+ * writable again and lets the store proceed; the next fz_guard_arm()
+ * re-protects.  (Each mprotect() that drops write access costs a TLB
+ * shoot-down, which dominated large-ring runs when done twice per call.)
  */
 #define FZ_GUARD_MAX_RW 4
 
@@ -86,21 +95,34 @@ struct fz_guard {
 	} rw[FZ_GUARD_MAX_RW];
 	unsigned nrw;
 	struct sigaction old_segv;
+	/* protection state (fz_trap.c) */
+	struct {
+		size_t lo, hi;
+	} cur[FZ_GUARD_MAX_RW]; /* writable ranges as applied, if protected */
+	unsigned ncur;
+	bool installed;   /* handler installed (until fz_guard_disarm()) */
+	volatile bool protected_; /* pages outside cur[] are read-only now */
+	volatile bool active; /* a guarded call is running */
 };
 
 /**
- * fz_guard_arm() - make @g->base read-only except @g->rw[], install the handler.
+ * fz_guard_arm() - before a call: @g->base read-only except @g->rw[].
  * @g: configured guard (base, len, what, rw[], nrw)
  *
- * Like fz_trap_arm(), one guard at a time, found through one static pointer
- * that is NULL outside an armed window.
+ * Installs the handler on first use.  Like fz_trap_arm(), one guard at a
+ * time, found through one static pointer that is NULL while no guard is
+ * installed.  Base and length must not change until fz_guard_disarm().
  *
- * Return: true if armed; false if a page could not be protected (nothing is
- * armed then and the caller must diff all of its range itself).
+ * Return: true if armed; false if a page could not be protected (the guard
+ * is disarmed then and the caller must diff all of its range itself).
  */
 bool fz_guard_arm(struct fz_guard *g);
 
-/* fz_guard_disarm() - everything writable again, previous handler back. */
+/* fz_guard_end() - after the call: stop reporting stores (pages stay as they are). */
+void fz_guard_end(struct fz_guard *g);
+
+/* fz_guard_disarm() - everything writable again, previous handler back
+ * (no-op if not installed).  Before the range is freed or reused. */
 void fz_guard_disarm(struct fz_guard *g);
 
 #endif /* VHOSTILE_FUZZ_FZ_TRAP_H */
