@@ -353,6 +353,8 @@ uint8_t *fz_ref_host(const struct fz_layout *l, uint64_t gpa, uint64_t len)
 	return c->hva + (gpa - c->gpa);
 }
 
+void (*fz_write_hook)(const void *p, size_t len);
+
 size_t fz_ref_write(const struct fz_layout *l, uint64_t gpa, const void *src, size_t len)
 {
 	size_t done = 0;
@@ -367,6 +369,8 @@ size_t fz_ref_write(const struct fz_layout *l, uint64_t gpa, const void *src, si
 		room = (fz_u128)c->gpa + c->size - (gpa + done);
 		take = room < len - done ? (size_t)room : len - done;
 		memcpy(c->hva + (gpa + done - c->gpa), (const uint8_t *)src + done, take);
+		if (fz_write_hook)
+			fz_write_hook(c->hva + (gpa + done - c->gpa), take);
 		done += take;
 	}
 	return done;

@@ -39,6 +39,7 @@ void fz_ring_store16(uint8_t *p, uint16_t v)
 {
 	v = htole16(v);
 	memcpy(p, &v, sizeof(v));
+	fz_snap_note(p, sizeof(v));
 }
 
 static uint32_t load32(const uint8_t *p)
@@ -123,6 +124,101 @@ void fz_note_ring_write(struct fz_run *r, const uint8_t *p)
 bool fz_device_only(const struct fz_run *r, const uint8_t *p)
 {
 	return r->started && fz_in_range(p, r->rg.dev, r->rg.dev_len);
+}
+
+/* ---- incremental snapshot ------------------------------------------------- */
+
+static struct fz_run *fz_snap_run; /* the run whose harness writes are noted */
+
+static bool snap_inc(const struct fz_run *r)
+{
+	return !r->df_post && !r->df_trap && r->l.arena_size < FZ_GUARD_MIN;
+}
+
+static void snap_mark(struct fz_run *r, size_t o, size_t len)
+{
+	size_t last;
+
+	if (o >= r->l.arena_size)
+		return;
+	last = o + len - 1 < r->l.arena_size ? o + len - 1 : r->l.arena_size - 1;
+	for (size_t b = o / 64; b <= last / 64; b++)
+		r->snap_blk[b / 64] |= 1ULL << (b % 64);
+}
+
+/**
+ * fz_snap_note() - the harness (the guest) wrote guest RAM at [@p, @p + @len).
+ *
+ * Every harness store to guest RAM goes through here (directly, through
+ * fz_ring_store16(), or through fz_ref_write()'s hook), so fz_pre() can bring
+ * the snapshot up to date by copying only what changed.  A store that is not
+ * noted shows up as a device write in the next fz_post() (a loud false
+ * positive, never a silent miss), and FZ_SNAP_CHECK=1 names it at fz_pre().
+ */
+void fz_snap_note(const void *p, size_t len)
+{
+	struct fz_run *r = fz_snap_run;
+	const uint8_t *q = p;
+
+	if (!r || !r->snap_ok || !len || !fz_in_range(q, r->l.arena, r->l.arena_size))
+		return;
+	snap_mark(r, (size_t)(q - r->l.arena), len);
+}
+
+void fz_snap_begin(struct fz_run *r)
+{
+	const char *c = getenv("FZ_SNAP_CHECK");
+
+	r->snap_check = c && *c && *c != '0';
+	r->snap_ok = false;
+	fz_snap_run = r;
+	fz_write_hook = fz_snap_note;
+}
+
+void fz_snap_end(struct fz_run *r)
+{
+	(void)r;
+	fz_snap_run = NULL;
+	fz_write_hook = NULL;
+}
+
+/* Bring the snapshot up to date: copy the marked blocks, or everything. */
+static void snap_take(struct fz_run *r)
+{
+	const size_t nw = sizeof(r->snap_blk) / sizeof(r->snap_blk[0]);
+
+	if (!snap_inc(r) || !r->snap_ok) {
+		memcpy(r->snap, r->l.arena, r->l.arena_size);
+		memset(r->snap_blk, 0, sizeof(r->snap_blk));
+		r->snap_ok = snap_inc(r);
+		return;
+	}
+	for (size_t w = 0; w < nw; w++) {
+		uint64_t m = r->snap_blk[w];
+
+		while (m) {
+			unsigned b = (unsigned)__builtin_ctzll(m), e = b;
+			size_t o, len;
+
+			while (e < 64 && (m >> e) & 1)
+				e++;
+			o = (w * 64 + b) * 64;
+			len = (size_t)(e - b) * 64;
+			if (o + len > r->l.arena_size)
+				len = r->l.arena_size - o;
+			memcpy(r->snap + o, r->l.arena + o, len);
+			m = e < 64 ? m & ~((~0ULL >> (64 - e)) & (~0ULL << b)) : m & ~(~0ULL << b);
+		}
+		r->snap_blk[w] = 0;
+	}
+	if (r->snap_check && memcmp(r->snap, r->l.arena, r->l.arena_size) != 0) {
+		size_t o = 0;
+
+		while (r->snap[o] == r->l.arena[o])
+			o++;
+		FZ_CHECK(0, "FZ_SNAP_CHECK: guest RAM at arena+%#zx changed (%02x->%02x) without "
+			    "fz_snap_note()", o, r->snap[o], r->l.arena[o]);
+	}
 }
 
 /* ---- checked core calls -------------------------------------------------- */
@@ -302,14 +398,14 @@ void fz_pre(struct fz_run *r)
 		memset(r->log, 0, r->log_size);
 	if (r->df_trap && r->started && !r->broken && r->trap_budget > 0) {
 		fz_guard_disarm(&r->guard); /* (if an earlier call was guarded) */
-		memcpy(r->snap, r->l.arena, r->l.arena_size);
+		memcpy(r->snap, r->l.arena, r->l.arena_size); /* (no incremental snapshot) */
 		trap_setup(r);
 		fz_trap_arm(&r->trap);
 		return;
 	}
 	r->guarded = guard_setup(r);
 	if (!r->guarded)
-		memcpy(r->snap, r->l.arena, r->l.arena_size);
+		snap_take(r);
 }
 
 /* Migration: every guest byte the device wrote must be in a dirty page. */
@@ -371,7 +467,7 @@ static FZ_NOCOV FZ_NOASAN size_t next_diff(const uint8_t *a, const uint8_t *b, s
 }
 
 /* Guest byte at arena offset @o changed during call @what. */
-static void post_byte(const struct fz_run *r, bool may_write, const char *what, size_t o)
+static void post_byte(struct fz_run *r, bool may_write, const char *what, size_t o)
 {
 	const uint8_t *a = r->l.arena, *b = r->snap;
 
@@ -379,6 +475,8 @@ static void post_byte(const struct fz_run *r, bool may_write, const char *what, 
 		 "%s wrote guest RAM outside device areas: arena+%#zx %02x->%02x%s", what, o, b[o],
 		 a[o], may_write ? "" : " (no write allowed)");
 	check_logged(r, a + o, 1, what);
+	if (r->snap_ok)
+		snap_mark(r, o, 1); /* the next fz_pre() copies it */
 }
 
 /**
@@ -563,6 +661,7 @@ static FZ_NOCOV void touch(struct fz_run *r)
 			e = d1;
 		if (p < e) {
 			memset(p, 0xa5 ^ (uint8_t)i, (size_t)(e - p));
+			fz_snap_note(p, (size_t)(e - p));
 			if (e > d0 + FZ_BUF_ZONE)
 				outside = true;
 		}
@@ -715,6 +814,10 @@ static FZ_NOCOV void mutate_after_pop(struct fz_run *r, uint16_t pos0, uint16_t 
 		x = (uint8_t)(x * 167 + 13);
 		r->l.data[FZ_BUF_ZONE + i] ^= x;
 	}
+	/* (DF_POST runs take full snapshots; noted for completeness) */
+	fz_snap_note(r->rg.desc, r->rg.desc_len);
+	fz_snap_note(r->rg.drv, r->rg.drv_len);
+	fz_snap_note(r->l.data + FZ_BUF_ZONE, FZ_TAB_ZONE);
 	fz_set_dirty(r);
 }
 
@@ -1200,6 +1303,7 @@ void fz_do_fresh(struct fz_run *r)
 	if (r->started)
 		fz_do_stop(r, &st);
 	memset(r->l.arena, 0, r->l.ring_bytes);
+	fz_snap_note(r->l.arena, r->l.ring_bytes);
 	set_rings(r, &r->cfg0);
 	r->cfg = r->cfg0;
 	r->packed = r->cfg0.fmt == VQ_FMT_PACKED;

@@ -553,6 +553,7 @@ static void put_desc(uint8_t *d, const struct fz_mdesc *m, bool packed, uint16_t
 		fz_ring_store16(d + 12, m->flags);
 		fz_ring_store16(d + 14, m->next);
 	}
+	fz_snap_note(d, 16);
 }
 
 /* Write the table; true if every byte stayed inside the table zone. */

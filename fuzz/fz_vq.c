@@ -177,6 +177,7 @@ static void op_desc(struct fz_run *r, bool flags_only)
 		/* split: flags at 12, next at 14; packed: id at 12, flags at 14 */
 		fz_ring_store16(d + 12, r->packed ? next : flags);
 		fz_ring_store16(d + 14, r->packed ? flags : next);
+		fz_snap_note(d, 16);
 	} else {
 		fz_ring_store16(d + (r->packed ? 14 : 12), flags);
 	}
@@ -209,6 +210,7 @@ static void op_flip(struct fz_run *r)
 	if (!x || fz_device_only(r, p))
 		return;
 	*p ^= x;
+	fz_snap_note(p, 1);
 	fz_note_ring_write(r, p);
 	fz_set_dirty(r);
 }
@@ -462,6 +464,7 @@ static int setup_raw(struct fz_run *r)
 	    alloc_snap(r))
 		return -1;
 	fz_bytes(&r->in, r->l.arena, r->l.arena_size);
+	fz_snap_note(r->l.arena, r->l.arena_size);
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.fmt = r->packed ? VQ_FMT_PACKED : VQ_FMT_SPLIT;
@@ -581,6 +584,7 @@ static void run_free(struct fz_run *r)
 	/* eventfds, snapshot buffers and size-indexed arrays stay for the next
 	 * run (run_alloc()) */
 	fz_guard_disarm(&r->guard);
+	fz_snap_end(r);
 	fz_layout_free(&r->l);
 	free(r->ext_snap);
 	free(r->ext_after);
@@ -656,6 +660,7 @@ int fz_vq_run(const uint8_t *data, size_t size, const struct fz_vq_target *t)
 	if (!r)
 		return 0;
 	fz_in_init(&r->in, data, size);
+	fz_snap_begin(r);
 	r->t = t;
 	r->held = -1;
 	r->hw = -1;
