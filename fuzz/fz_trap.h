@@ -46,6 +46,8 @@ struct fz_trap {
 	unsigned faults;
 	unsigned rewrites;
 	bool open; /* gave up protecting in this window */
+	volatile bool armed; /* inside a call (between arm and disarm) */
+	bool installed;      /* handlers installed (until fz_trap_release()) */
 	struct sigaction old_segv, old_trap;
 };
 
@@ -57,13 +59,19 @@ bool fz_trap_supported(void);
  * @t: configured trap (base, len, mirror, in, skip ranges)
  *
  * Only one trap may be armed at a time (the handlers find it through one
- * static pointer, the only mutable static in the fuzz kit; it is NULL outside
- * an armed window, so nothing carries over between runs).
+ * static pointer; it is NULL once the trap is released, so nothing carries
+ * over between runs).  The handlers are installed by the first arm and stay
+ * until fz_trap_release(); outside an armed window they pass every fault on.
  */
 void fz_trap_arm(struct fz_trap *t);
 
-/* fz_trap_disarm() - unprotect and restore the previous handlers. */
+/* fz_trap_disarm() - unprotect (the handlers stay installed). */
 void fz_trap_disarm(struct fz_trap *t);
+
+/* fz_trap_release() - restore the previous handlers (no-op if not installed).
+ * Before the trap's memory goes away, after any guard installed later was
+ * disarmed (handlers are restored in reverse order of installation). */
+void fz_trap_release(struct fz_trap *t);
 
 /*
  * Write guard: "the device wrote nothing outside its areas" without diffing

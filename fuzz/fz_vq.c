@@ -584,6 +584,7 @@ static void run_free(struct fz_run *r)
 	/* eventfds, snapshot buffers and size-indexed arrays stay for the next
 	 * run (run_alloc()) */
 	fz_guard_disarm(&r->guard);
+	fz_trap_release(&r->trap);
 	fz_snap_end(r);
 	fz_layout_free(&r->l);
 	free(r->ext_snap);
