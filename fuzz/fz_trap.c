@@ -188,11 +188,31 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
 			signal(sig, SIG_DFL);
 		return;
 	}
-	mprotect(t->base, t->len, PROT_READ | PROT_WRITE);
+	if (t->stepping) {
+		/* the instruction being stepped touches another page: open it
+		 * too (as if the whole range were open: no rewrite, no count) */
+		uint8_t *pg = t->base + (size_t)(a - t->base) / FZ_PAGE * FZ_PAGE;
+
+		if (t->nopen < FZ_TRAP_MAX_OPEN) {
+			mprotect(pg, FZ_PAGE, PROT_READ | PROT_WRITE);
+			t->opened[t->nopen++] = pg;
+		} else {
+			mprotect(t->base, t->len, PROT_READ | PROT_WRITE);
+			t->nopen = FZ_TRAP_MAX_OPEN + 1;
+		}
+		return;
+	}
 	if (++t->faults > FZ_TRAP_MAX_FAULTS) {
+		mprotect(t->base, t->len, PROT_READ | PROT_WRITE);
 		t->open = true; /* bounded work: stop trapping for this window */
 		return;
 	}
+	/* Open only the faulting page: an mprotect() costs per page changed
+	 * (TLB invalidations, hypercalls under some hypervisors). */
+	t->opened[0] = t->base + (size_t)(a - t->base) / FZ_PAGE * FZ_PAGE;
+	t->nopen = 1;
+	t->stepping = true;
+	mprotect(t->opened[0], FZ_PAGE, PROT_READ | PROT_WRITE);
 	if (!(uc->uc_mcontext.gregs[REG_ERR] & FZ_PF_WRITE))
 		rewrite(t, a);
 	uc->uc_mcontext.gregs[REG_EFL] |= FZ_EFLAGS_TF;
@@ -206,8 +226,17 @@ static void on_trap(int sig, siginfo_t *si, void *ucv)
 	(void)sig;
 	(void)si;
 	uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)FZ_EFLAGS_TF;
-	if (t && t->armed && !t->open)
-		mprotect(t->base, t->len, PROT_NONE);
+	if (!t)
+		return;
+	if (t->armed && !t->open && t->stepping) {
+		if (t->nopen <= FZ_TRAP_MAX_OPEN)
+			for (unsigned i = 0; i < t->nopen; i++)
+				mprotect(t->opened[i], FZ_PAGE, PROT_NONE);
+		else
+			mprotect(t->base, t->len, PROT_NONE);
+	}
+	t->stepping = false;
+	t->nopen = 0;
 }
 
 /* The handlers stay installed from the first fz_trap_arm() of a run to
@@ -228,6 +257,8 @@ void fz_trap_arm(struct fz_trap *t)
 	}
 	t->faults = 0;
 	t->open = false;
+	t->stepping = false;
+	t->nopen = 0;
 	fz_trap_cur = t;
 	t->armed = true;
 	mprotect(t->base, t->len, PROT_NONE);

@@ -5,10 +5,12 @@
  * Theory of operation
  * -------------------
  * While armed, guest RAM (a page-aligned range) is PROT_NONE.  Every device
- * access faults; the SIGSEGV handler makes the range accessible, and for a
+ * access faults; the SIGSEGV handler makes the faulting page accessible (and
+ * any other page the same instruction faults on while it is stepped, without
+ * counting or rewriting: the same as opening the whole range), and for a
  * load first rewrites one byte of the 16-byte block being loaded (as chosen
  * by the fuzz input), then sets the x86 trap flag so the faulting instruction
- * executes exactly once before SIGTRAP re-protects the range.  Two loads of
+ * executes exactly once before SIGTRAP re-protects those pages.  Two loads of
  * the same guest field therefore see different values whenever the input
  * says so, deterministically, in one thread: a double fetch turns into an
  * inconsistent chain, an out-of-bounds iovec or a sanitizer report.
@@ -33,6 +35,7 @@
 
 #define FZ_TRAP_MAX_SKIP 4
 #define FZ_TRAP_MAX_FAULTS 4000u /* per armed window; then the range stays open */
+#define FZ_TRAP_MAX_OPEN 4       /* pages one stepped instruction may open */
 
 struct fz_trap {
 	uint8_t *base;   /* protected range, page aligned */
@@ -47,6 +50,9 @@ struct fz_trap {
 	unsigned rewrites;
 	bool open; /* gave up protecting in this window */
 	volatile bool armed; /* inside a call (between arm and disarm) */
+	bool stepping;       /* a faulting instruction is being single-stepped */
+	uint8_t *opened[FZ_TRAP_MAX_OPEN]; /* pages opened for it */
+	unsigned nopen;      /* > FZ_TRAP_MAX_OPEN: the whole range */
 	bool installed;      /* handlers installed (until fz_trap_release()) */
 	struct sigaction old_segv, old_trap;
 };
