@@ -396,7 +396,8 @@ void fz_pre(struct fz_run *r)
 	 * FZ_KNOWN_BUGS=log-publish: not while completions are staged. */
 	if (r->log && !(r->kb_log_publish && r->ncpl))
 		memset(r->log, 0, r->log_size);
-	if (r->df_trap && r->started && !r->broken && r->trap_budget > 0) {
+	/* (once the input is used up, a trap could rewrite nothing more) */
+	if (r->df_trap && r->started && !r->broken && r->trap_budget > 0 && !fz_done(&r->in)) {
 		fz_guard_disarm(&r->guard); /* (if an earlier call was guarded) */
 		memcpy(r->snap, r->l.arena, r->l.arena_size); /* (no incremental snapshot) */
 		trap_setup(r);

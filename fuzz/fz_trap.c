@@ -202,9 +202,12 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
 		}
 		return;
 	}
-	if (++t->faults > FZ_TRAP_MAX_FAULTS) {
+	if (++t->faults > FZ_TRAP_MAX_FAULTS || fz_done(t->in)) {
+		/* bounded work, or the input is used up (every further fault
+		 * would read a zero selector and rewrite nothing): stop
+		 * trapping for this window */
 		mprotect(t->base, t->len, PROT_READ | PROT_WRITE);
-		t->open = true; /* bounded work: stop trapping for this window */
+		t->open = true;
 		return;
 	}
 	/* Open only the faulting page: an mprotect() costs per page changed
