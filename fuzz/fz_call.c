@@ -303,14 +303,15 @@ static bool guard_setup(struct fz_run *r)
 	g->nrw = 0;
 	guard_add(r, r->rg.dev, r->rg.dev_len);
 	if (r->packed && r->rg.desc && n) {
-		/* a pop widens the window by the slots it consumes, and may
-		 * stage (write) a rejected chain there: whole ring */
-		uint32_t w = r->in_pop ? n : r->win;
-		uint32_t a = r->us_pos % n, b = a + (w < n ? w : n);
-
-		guard_add(r, r->rg.desc + 16 * a, 16 * ((b < n ? b : n) - a));
-		if (b > n)
-			guard_add(r, r->rg.desc, 16 * (b - n));
+		/* A pop widens the window by the slots it consumes, and may
+		 * stage (write) a rejected chain there, so pops need the whole
+		 * ring writable.  The other calls get it too: the diff still
+		 * holds every changed byte to the window (write_allowed()),
+		 * and a writable set that does not change from call to call
+		 * costs no mprotect() (TLB shoot-downs) with the lazy guard,
+		 * where alternating pop / has_work / notify calls re-protected
+		 * the ring every time. */
+		guard_add(r, r->rg.desc, 16ULL * n);
 	}
 	for (unsigned i = 0; i < g->nrw; i++)
 		memcpy(r->snap + g->rw[i].lo, r->l.arena + g->rw[i].lo, g->rw[i].hi - g->rw[i].lo);
