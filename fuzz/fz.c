@@ -5,7 +5,9 @@
  * Theory of operation
  * -------------------
  * Nothing here keeps state outside the structures the caller passes: a run
- * builds a layout, uses it, frees it.  The reference translation (fz_ref_*)
+ * builds a layout, uses it, frees it.  (One exception, invisible to callers:
+ * guest RAM under FZ_ARENA_MMAP comes from one heap block kept for the whole
+ * process, see arena_small().)  The reference translation (fz_ref_*)
  * deliberately shares no code with core/gmem.c: it walks the chunk list with
  * 128-bit sums, so an off-by-one or wrap bug in the core cannot hide behind
  * the same bug in the oracle.
@@ -18,6 +20,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FZ_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define FZ_ASAN 1
+#endif
+#ifdef FZ_ASAN
+#include <sanitizer/asan_interface.h>
+#define FZ_POISON(p, n) __asan_poison_memory_region((p), (n))
+#define FZ_UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define FZ_POISON(p, n) ((void)(p), (void)(n))
+#define FZ_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 typedef unsigned __int128 fz_u128; /* arithmetic helper, not a struct typedef */
 
@@ -144,6 +163,51 @@ static void install(struct fz_layout *l)
 	FZ_CHECK(rc == 0, "gmem_install refused a valid %u-region table: %d", n, rc);
 }
 
+/*
+ * Guest RAM under FZ_ARENA_MMAP: one page-aligned heap block of
+ * FZ_ARENA_MMAP - FZ_PAGE bytes, kept for the process (a fresh block per run
+ * cost the fuzzer new, faulted-in, quarantined heap pages on every input).
+ * The arena is the block's tail, so the allocator's right redzone still
+ * follows its last byte; the unused head is poisoned, so under ASan a load
+ * or store just before the arena is reported as before.  Zeroed per run.
+ * One layout at a time uses it; a second one gets its own block.
+ */
+static uint8_t *fz_small_blk;
+static bool fz_small_busy;
+
+#define FZ_SMALL_BYTES (FZ_ARENA_MMAP - FZ_PAGE)
+
+static uint8_t *arena_small(size_t size)
+{
+	uint8_t *a;
+
+	if (fz_small_busy || size > FZ_SMALL_BYTES) {
+		a = aligned_alloc(FZ_PAGE, size);
+		if (a)
+			memset(a, 0, size);
+		return a;
+	}
+	if (!fz_small_blk) {
+		fz_small_blk = aligned_alloc(FZ_PAGE, FZ_SMALL_BYTES);
+		if (!fz_small_blk)
+			return NULL;
+	}
+	fz_small_busy = true;
+	a = fz_small_blk + FZ_SMALL_BYTES - size;
+	FZ_UNPOISON(fz_small_blk, FZ_SMALL_BYTES);
+	FZ_POISON(fz_small_blk, FZ_SMALL_BYTES - size);
+	memset(a, 0, size);
+	return a;
+}
+
+static void arena_small_free(uint8_t *a)
+{
+	if (fz_small_blk && a >= fz_small_blk && a < fz_small_blk + FZ_SMALL_BYTES)
+		fz_small_busy = false;
+	else
+		free(a);
+}
+
 int fz_layout_build(struct fz_layout *l, struct fz_in *in, size_t ring_bytes, unsigned flags)
 {
 	size_t start[FZ_MAX_DATA_CHUNKS + 1], gran;
@@ -170,10 +234,9 @@ int fz_layout_build(struct fz_layout *l, struct fz_in *in, size_t ring_bytes, un
 		}
 		l->arena = m + FZ_PAGE;
 	} else {
-		l->arena = aligned_alloc(FZ_PAGE, l->arena_size);
+		l->arena = arena_small(l->arena_size);
 		if (!l->arena)
 			return -1;
-		memset(l->arena, 0, l->arena_size);
 	}
 	l->data = l->arena + ring_bytes;
 
@@ -236,8 +299,8 @@ void fz_layout_free(struct fz_layout *l)
 {
 	if (l->arena && l->arena_size >= FZ_ARENA_MMAP)
 		munmap(l->arena - FZ_PAGE, l->arena_size + 2 * FZ_PAGE);
-	else
-		free(l->arena);
+	else if (l->arena)
+		arena_small_free(l->arena);
 	if (l->huge)
 		munmap(l->huge, l->huge_size);
 	memset(l, 0, sizeof(*l));
@@ -290,6 +353,8 @@ uint8_t *fz_ref_host(const struct fz_layout *l, uint64_t gpa, uint64_t len)
 	return c->hva + (gpa - c->gpa);
 }
 
+void (*fz_write_hook)(const void *p, size_t len);
+
 size_t fz_ref_write(const struct fz_layout *l, uint64_t gpa, const void *src, size_t len)
 {
 	size_t done = 0;
@@ -304,6 +369,8 @@ size_t fz_ref_write(const struct fz_layout *l, uint64_t gpa, const void *src, si
 		room = (fz_u128)c->gpa + c->size - (gpa + done);
 		take = room < len - done ? (size_t)room : len - done;
 		memcpy(c->hva + (gpa + done - c->gpa), (const uint8_t *)src + done, take);
+		if (fz_write_hook)
+			fz_write_hook(c->hva + (gpa + done - c->gpa), take);
 		done += take;
 	}
 	return done;

@@ -184,6 +184,9 @@ uint8_t *fz_ref_host(const struct fz_layout *l, uint64_t gpa, uint64_t len);
 
 /* Write @len bytes at @gpa through the reference map; returns bytes written
  * (stops at the first unmapped byte). */
+/* Called with every host range fz_ref_write() stores to, when set (the
+ * virtqueue engine keeps its guest-RAM snapshot in sync through it). */
+extern void (*fz_write_hook)(const void *p, size_t len);
 size_t fz_ref_write(const struct fz_layout *l, uint64_t gpa, const void *src, size_t len);
 
 /* Does host range [@p, @p + @len) lie inside one mapped chunk? */

@@ -39,6 +39,7 @@ void fz_ring_store16(uint8_t *p, uint16_t v)
 {
 	v = htole16(v);
 	memcpy(p, &v, sizeof(v));
+	fz_snap_note(p, sizeof(v));
 }
 
 static uint32_t load32(const uint8_t *p)
@@ -125,6 +126,101 @@ bool fz_device_only(const struct fz_run *r, const uint8_t *p)
 	return r->started && fz_in_range(p, r->rg.dev, r->rg.dev_len);
 }
 
+/* ---- incremental snapshot ------------------------------------------------- */
+
+static struct fz_run *fz_snap_run; /* the run whose harness writes are noted */
+
+static bool snap_inc(const struct fz_run *r)
+{
+	return !r->df_post && !r->df_trap && r->l.arena_size < FZ_GUARD_MIN;
+}
+
+static void snap_mark(struct fz_run *r, size_t o, size_t len)
+{
+	size_t last;
+
+	if (o >= r->l.arena_size)
+		return;
+	last = o + len - 1 < r->l.arena_size ? o + len - 1 : r->l.arena_size - 1;
+	for (size_t b = o / 64; b <= last / 64; b++)
+		r->snap_blk[b / 64] |= 1ULL << (b % 64);
+}
+
+/**
+ * fz_snap_note() - the harness (the guest) wrote guest RAM at [@p, @p + @len).
+ *
+ * Every harness store to guest RAM goes through here (directly, through
+ * fz_ring_store16(), or through fz_ref_write()'s hook), so fz_pre() can bring
+ * the snapshot up to date by copying only what changed.  A store that is not
+ * noted shows up as a device write in the next fz_post() (a loud false
+ * positive, never a silent miss), and FZ_SNAP_CHECK=1 names it at fz_pre().
+ */
+void fz_snap_note(const void *p, size_t len)
+{
+	struct fz_run *r = fz_snap_run;
+	const uint8_t *q = p;
+
+	if (!r || !r->snap_ok || !len || !fz_in_range(q, r->l.arena, r->l.arena_size))
+		return;
+	snap_mark(r, (size_t)(q - r->l.arena), len);
+}
+
+void fz_snap_begin(struct fz_run *r)
+{
+	const char *c = getenv("FZ_SNAP_CHECK");
+
+	r->snap_check = c && *c && *c != '0';
+	r->snap_ok = false;
+	fz_snap_run = r;
+	fz_write_hook = fz_snap_note;
+}
+
+void fz_snap_end(struct fz_run *r)
+{
+	(void)r;
+	fz_snap_run = NULL;
+	fz_write_hook = NULL;
+}
+
+/* Bring the snapshot up to date: copy the marked blocks, or everything. */
+static void snap_take(struct fz_run *r)
+{
+	const size_t nw = sizeof(r->snap_blk) / sizeof(r->snap_blk[0]);
+
+	if (!snap_inc(r) || !r->snap_ok) {
+		memcpy(r->snap, r->l.arena, r->l.arena_size);
+		memset(r->snap_blk, 0, sizeof(r->snap_blk));
+		r->snap_ok = snap_inc(r);
+		return;
+	}
+	for (size_t w = 0; w < nw; w++) {
+		uint64_t m = r->snap_blk[w];
+
+		while (m) {
+			unsigned b = (unsigned)__builtin_ctzll(m), e = b;
+			size_t o, len;
+
+			while (e < 64 && (m >> e) & 1)
+				e++;
+			o = (w * 64 + b) * 64;
+			len = (size_t)(e - b) * 64;
+			if (o + len > r->l.arena_size)
+				len = r->l.arena_size - o;
+			memcpy(r->snap + o, r->l.arena + o, len);
+			m = e < 64 ? m & ~((~0ULL >> (64 - e)) & (~0ULL << b)) : m & ~(~0ULL << b);
+		}
+		r->snap_blk[w] = 0;
+	}
+	if (r->snap_check && memcmp(r->snap, r->l.arena, r->l.arena_size) != 0) {
+		size_t o = 0;
+
+		while (r->snap[o] == r->l.arena[o])
+			o++;
+		FZ_CHECK(0, "FZ_SNAP_CHECK: guest RAM at arena+%#zx changed (%02x->%02x) without "
+			    "fz_snap_note()", o, r->snap[o], r->l.arena[o]);
+	}
+}
+
 /* ---- checked core calls -------------------------------------------------- */
 
 static void trap_setup(struct fz_run *r)
@@ -207,14 +303,15 @@ static bool guard_setup(struct fz_run *r)
 	g->nrw = 0;
 	guard_add(r, r->rg.dev, r->rg.dev_len);
 	if (r->packed && r->rg.desc && n) {
-		/* a pop widens the window by the slots it consumes, and may
-		 * stage (write) a rejected chain there: whole ring */
-		uint32_t w = r->in_pop ? n : r->win;
-		uint32_t a = r->us_pos % n, b = a + (w < n ? w : n);
-
-		guard_add(r, r->rg.desc + 16 * a, 16 * ((b < n ? b : n) - a));
-		if (b > n)
-			guard_add(r, r->rg.desc, 16 * (b - n));
+		/* A pop widens the window by the slots it consumes, and may
+		 * stage (write) a rejected chain there, so pops need the whole
+		 * ring writable.  The other calls get it too: the diff still
+		 * holds every changed byte to the window (write_allowed()),
+		 * and a writable set that does not change from call to call
+		 * costs no mprotect() (TLB shoot-downs) with the lazy guard,
+		 * where alternating pop / has_work / notify calls re-protected
+		 * the ring every time. */
+		guard_add(r, r->rg.desc, 16ULL * n);
 	}
 	for (unsigned i = 0; i < g->nrw; i++)
 		memcpy(r->snap + g->rw[i].lo, r->l.arena + g->rw[i].lo, g->rw[i].hi - g->rw[i].lo);
@@ -300,15 +397,17 @@ void fz_pre(struct fz_run *r)
 	 * FZ_KNOWN_BUGS=log-publish: not while completions are staged. */
 	if (r->log && !(r->kb_log_publish && r->ncpl))
 		memset(r->log, 0, r->log_size);
-	if (r->df_trap && r->started && !r->broken && r->trap_budget > 0) {
-		memcpy(r->snap, r->l.arena, r->l.arena_size);
+	/* (once the input is used up, a trap could rewrite nothing more) */
+	if (r->df_trap && r->started && !r->broken && r->trap_budget > 0 && !fz_done(&r->in)) {
+		fz_guard_disarm(&r->guard); /* (if an earlier call was guarded) */
+		memcpy(r->snap, r->l.arena, r->l.arena_size); /* (no incremental snapshot) */
 		trap_setup(r);
 		fz_trap_arm(&r->trap);
 		return;
 	}
 	r->guarded = guard_setup(r);
 	if (!r->guarded)
-		memcpy(r->snap, r->l.arena, r->l.arena_size);
+		snap_take(r);
 }
 
 /* Migration: every guest byte the device wrote must be in a dirty page. */
@@ -334,6 +433,23 @@ static bool write_allowed(const struct fz_run *r, const uint8_t *p)
 	return false;
 }
 
+/* Are the 4 KiB blocks at @a and @b equal?  Plain word loads: the memcmp()
+ * interceptor's shadow checks of both ranges cost as much as the compare. */
+static FZ_NOCOV FZ_NOASAN bool block_equal(const uint8_t *a, const uint8_t *b)
+{
+	for (size_t o = 0; o < 4096; o += 64) {
+		uint64_t x[8], y[8], d = 0;
+
+		__builtin_memcpy(x, a + o, 64);
+		__builtin_memcpy(y, b + o, 64);
+		for (int i = 0; i < 8; i++)
+			d |= x[i] ^ y[i];
+		if (d)
+			return false;
+	}
+	return true;
+}
+
 /* Offset of the first byte at or after @from where @a and @b differ, or @n
  * (@n a multiple of 8). */
 static FZ_NOCOV FZ_NOASAN size_t next_diff(const uint8_t *a, const uint8_t *b, size_t from,
@@ -347,8 +463,8 @@ static FZ_NOCOV FZ_NOASAN size_t next_diff(const uint8_t *a, const uint8_t *b, s
 	while (from < n) {
 		size_t end = (from | 4095) + 1;
 
-		/* whole equal 4 KiB blocks: libc's vectorised memcmp */
-		if (!(from & 4095) && from + 4096 <= n && memcmp(a + from, b + from, 4096) == 0) {
+		/* whole equal 4 KiB blocks */
+		if (!(from & 4095) && from + 4096 <= n && block_equal(a + from, b + from)) {
 			from += 4096;
 			continue;
 		}
@@ -370,7 +486,7 @@ static FZ_NOCOV FZ_NOASAN size_t next_diff(const uint8_t *a, const uint8_t *b, s
 }
 
 /* Guest byte at arena offset @o changed during call @what. */
-static void post_byte(const struct fz_run *r, bool may_write, const char *what, size_t o)
+static void post_byte(struct fz_run *r, bool may_write, const char *what, size_t o)
 {
 	const uint8_t *a = r->l.arena, *b = r->snap;
 
@@ -378,6 +494,8 @@ static void post_byte(const struct fz_run *r, bool may_write, const char *what, 
 		 "%s wrote guest RAM outside device areas: arena+%#zx %02x->%02x%s", what, o, b[o],
 		 a[o], may_write ? "" : " (no write allowed)");
 	check_logged(r, a + o, 1, what);
+	if (r->snap_ok)
+		snap_mark(r, o, 1); /* the next fz_pre() copies it */
 }
 
 /**
@@ -418,8 +536,9 @@ void fz_post(struct fz_run *r, bool may_write, const char *what)
 									    : r->trap_budget;
 	}
 	if (r->guarded) {
-		/* read-only pages were checked by the guard; diff the others */
-		fz_guard_disarm(&r->guard);
+		/* read-only pages were checked by the guard; diff the others
+		 * (the pages stay protected until the harness writes one) */
+		fz_guard_end(&r->guard);
 		for (unsigned i = 0; i < r->guard.nrw; i++) {
 			size_t lo = r->guard.rw[i].lo, hi = r->guard.rw[i].hi;
 
@@ -561,6 +680,7 @@ static FZ_NOCOV void touch(struct fz_run *r)
 			e = d1;
 		if (p < e) {
 			memset(p, 0xa5 ^ (uint8_t)i, (size_t)(e - p));
+			fz_snap_note(p, (size_t)(e - p));
 			if (e > d0 + FZ_BUF_ZONE)
 				outside = true;
 		}
@@ -682,8 +802,9 @@ static void replay_pop(struct fz_run *r, enum vq_status st)
 		 "replayed pop: different queue state");
 }
 
-/* After a pop, the guest rewrites what the device just read. */
-static FZ_NOCOV void mutate_after_pop(struct fz_run *r, uint16_t pos0, uint16_t nslots)
+/* After a pop, the guest rewrites what the device just read.  (Byte loops over
+ * ring and table zone, in bounds by construction: not ASan-instrumented.) */
+static FZ_NOCOV FZ_NOASAN void mutate_after_pop(struct fz_run *r, uint16_t pos0, uint16_t nslots)
 {
 	uint8_t seed = fz_u8(&r->in), x = seed;
 	uint32_t n = r->cfg.size;
@@ -713,6 +834,10 @@ static FZ_NOCOV void mutate_after_pop(struct fz_run *r, uint16_t pos0, uint16_t 
 		x = (uint8_t)(x * 167 + 13);
 		r->l.data[FZ_BUF_ZONE + i] ^= x;
 	}
+	/* (DF_POST runs take full snapshots; noted for completeness) */
+	fz_snap_note(r->rg.desc, r->rg.desc_len);
+	fz_snap_note(r->rg.drv, r->rg.drv_len);
+	fz_snap_note(r->l.data + FZ_BUF_ZONE, FZ_TAB_ZONE);
 	fz_set_dirty(r);
 }
 
@@ -1049,6 +1174,13 @@ static bool ensure_capacity(struct fz_run *r, uint32_t n)
 		r->log = NULL;
 		r->fl_iov = NULL;
 	}
+	if (n <= r->cap_alloc) {
+		/* arrays kept from an earlier run (fz_vq.c run_alloc()) */
+		memset(r->owner + r->cap_size, 0xff, (n - r->cap_size) * sizeof(*r->owner));
+		memset(r->link + r->cap_size, 0xff, (n - r->cap_size) * sizeof(*r->link));
+		r->cap_size = n;
+		return true;
+	}
 	fl = realloc(r->fl, n * sizeof(*fl));
 	if (fl)
 		r->fl = fl;
@@ -1067,7 +1199,7 @@ static bool ensure_capacity(struct fz_run *r, uint32_t n)
 	}
 	if (!fl || !pd || !ow || !lk)
 		return false;
-	r->cap_size = n;
+	r->cap_size = r->cap_alloc = n;
 	return true;
 }
 
@@ -1191,6 +1323,7 @@ void fz_do_fresh(struct fz_run *r)
 	if (r->started)
 		fz_do_stop(r, &st);
 	memset(r->l.arena, 0, r->l.ring_bytes);
+	fz_snap_note(r->l.arena, r->l.ring_bytes);
 	set_rings(r, &r->cfg0);
 	r->cfg = r->cfg0;
 	r->packed = r->cfg0.fmt == VQ_FMT_PACKED;

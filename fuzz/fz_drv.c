@@ -107,7 +107,7 @@ static bool id_busy(struct fz_run *r, uint16_t id)
 
 void fz_drv_reset(struct fz_run *r)
 {
-	if (!r->started || !r->owner)
+	if (!r->started || !r->cap_size)
 		return;
 	r->p_head = r->p_n = r->p_pub = 0;
 	r->pool_busy = 0;
@@ -180,7 +180,7 @@ static void resync(struct fz_run *r)
 
 void fz_drv_on_complete(struct fz_run *r, uint16_t id)
 {
-	if (r->packed || !r->owner || id >= r->cfg.size || fz_fl_has(r, id))
+	if (r->packed || !r->cap_size || id >= r->cfg.size || fz_fl_has(r, id))
 		return;
 	/* A DUP-tweaked avail entry still pending for this head becomes a
 	 * valid head again once the chain completes, and the model would hand
@@ -275,7 +275,7 @@ void fz_drv_on_pop(struct fz_run *r, enum vq_status st)
 {
 	struct fz_pend p;
 
-	if (r->exp_off || !r->owner)
+	if (r->exp_off || !r->cap_size)
 		return;
 	if (r->dirty) {
 		if (st == VQ_EMPTY)
@@ -311,7 +311,7 @@ void fz_drv_unpopped(struct fz_run *r, const struct fz_popped *u)
 {
 	struct fz_pend *p;
 
-	if (r->exp_off || r->dirty || !r->owner)
+	if (r->exp_off || r->dirty || !r->cap_size)
 		return;
 	if (!u->has_pend || r->p_n == r->cap_size) {
 		fz_set_dirty(r); /* it was popped outside the model's view */
@@ -553,6 +553,7 @@ static void put_desc(uint8_t *d, const struct fz_mdesc *m, bool packed, uint16_t
 		fz_ring_store16(d + 12, m->flags);
 		fz_ring_store16(d + 14, m->next);
 	}
+	fz_snap_note(d, 16);
 }
 
 /* Write the table; true if every byte stayed inside the table zone. */

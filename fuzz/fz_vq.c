@@ -177,6 +177,7 @@ static void op_desc(struct fz_run *r, bool flags_only)
 		/* split: flags at 12, next at 14; packed: id at 12, flags at 14 */
 		fz_ring_store16(d + 12, r->packed ? next : flags);
 		fz_ring_store16(d + 14, r->packed ? flags : next);
+		fz_snap_note(d, 16);
 	} else {
 		fz_ring_store16(d + (r->packed ? 14 : 12), flags);
 	}
@@ -209,6 +210,7 @@ static void op_flip(struct fz_run *r)
 	if (!x || fz_device_only(r, p))
 		return;
 	*p ^= x;
+	fz_snap_note(p, 1);
 	fz_note_ring_write(r, p);
 	fz_set_dirty(r);
 }
@@ -431,14 +433,21 @@ static int alloc_log(struct fz_run *r, uint32_t n)
 /* Buffers sized by guest RAM: the per-call snapshot and the replay copies. */
 static int alloc_snap(struct fz_run *r)
 {
-	r->snap = malloc(r->l.arena_size);
-	if (!r->snap)
-		return -1;
+	/* kept across runs (run_alloc()); grown, never shrunk */
+	if (r->l.arena_size > r->snap_cap) {
+		free(r->snap);
+		free(r->df_after);
+		r->snap = malloc(r->l.arena_size);
+		r->df_after = malloc(r->l.arena_size);
+		r->snap_cap = r->snap && r->df_after ? r->l.arena_size : 0;
+		if (!r->snap_cap)
+			return -1;
+	}
 	if (!r->df_post)
 		return 0;
-	r->df_after = malloc(r->l.arena_size);
-	r->df_vq = malloc(2 * sizeof(*r->df_vq));
-	return r->df_after && r->df_vq ? 0 : -1;
+	if (!r->df_vq)
+		r->df_vq = malloc(2 * sizeof(*r->df_vq));
+	return r->df_vq ? 0 : -1;
 }
 
 static int setup_raw(struct fz_run *r)
@@ -455,6 +464,7 @@ static int setup_raw(struct fz_run *r)
 	    alloc_snap(r))
 		return -1;
 	fz_bytes(&r->in, r->l.arena, r->l.arena_size);
+	fz_snap_note(r->l.arena, r->l.arena_size);
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.fmt = r->packed ? VQ_FMT_PACKED : VQ_FMT_SPLIT;
@@ -571,19 +581,12 @@ static int setup_structured(struct fz_run *r, uint8_t m)
 
 static void run_free(struct fz_run *r)
 {
-	if (r->efd_call >= 0)
-		close(r->efd_call);
-	if (r->efd_err >= 0)
-		close(r->efd_err);
+	/* eventfds, snapshot buffers and size-indexed arrays stay for the next
+	 * run (run_alloc()) */
+	fz_guard_disarm(&r->guard);
+	fz_trap_release(&r->trap);
+	fz_snap_end(r);
 	fz_layout_free(&r->l);
-	free(r->snap);
-	free(r->fl);
-	free(r->cpl);
-	free(r->pend);
-	free(r->owner);
-	free(r->link);
-	free(r->df_after);
-	free(r->df_vq);
 	free(r->ext_snap);
 	free(r->ext_after);
 	free(r->log);
@@ -596,24 +599,55 @@ static void run_free(struct fz_run *r)
  * The run state (about 45 KiB, mostly expectation pools) and the two iovec
  * arrays are allocated once per process and reused: zeroed at the start of
  * every run, so nothing carries over, but the fuzzer no longer pays fresh
- * (quarantined) heap pages for them on every input.  One run at a time.
+ * (quarantined) heap pages for them on every input.  The same holds for the
+ * buffers a run sizes by guest RAM or queue size (snapshot, DF_POST copies,
+ * in-flight / FIFO / owner / link / completion arrays: their contents are
+ * (re)initialised before use, see ensure_capacity()) and for the two
+ * eventfds, whose counters are drained here.  One run at a time.
  */
 static struct fz_run *fz_run_mem;
 static struct iovec *fz_iov_mem[2];
 
 static struct fz_run *run_alloc(void)
 {
-	if (!fz_run_mem)
-		fz_run_mem = malloc(sizeof(*fz_run_mem));
+	struct fz_run *r = fz_run_mem, keep;
+	uint64_t cnt;
+
+	if (!r) {
+		r = fz_run_mem = calloc(1, sizeof(*fz_run_mem));
+		if (!r)
+			return NULL;
+		r->efd_call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		r->efd_err = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	}
 	for (unsigned i = 0; i < 2; i++)
 		if (!fz_iov_mem[i])
 			fz_iov_mem[i] = malloc(1024 * sizeof(struct iovec));
-	if (!fz_run_mem || !fz_iov_mem[0] || !fz_iov_mem[1])
+	if (!fz_iov_mem[0] || !fz_iov_mem[1])
 		return NULL;
-	memset(fz_run_mem, 0, sizeof(*fz_run_mem));
-	fz_run_mem->iov = fz_iov_mem[0];
-	fz_run_mem->iov2 = fz_iov_mem[1];
-	return fz_run_mem;
+	keep = *r;
+	memset(r, 0, sizeof(*r));
+	r->iov = fz_iov_mem[0];
+	r->iov2 = fz_iov_mem[1];
+	r->efd_call = keep.efd_call;
+	r->efd_err = keep.efd_err;
+	r->snap = keep.snap;
+	r->df_after = keep.df_after;
+	r->snap_cap = keep.snap_cap;
+	r->df_vq = keep.df_vq;
+	r->fl = keep.fl;
+	r->pend = keep.pend;
+	r->owner = keep.owner;
+	r->link = keep.link;
+	r->cap_alloc = keep.cap_alloc;
+	r->cpl = keep.cpl;
+	r->cpl_cap = keep.cpl_cap;
+	/* nothing signalled from an earlier run */
+	if (r->efd_call >= 0 && read(r->efd_call, &cnt, sizeof(cnt)) < 0)
+		cnt = 0;
+	if (r->efd_err >= 0 && read(r->efd_err, &cnt, sizeof(cnt)) < 0)
+		cnt = 0;
+	return r;
 }
 
 int fz_vq_run(const uint8_t *data, size_t size, const struct fz_vq_target *t)
@@ -627,9 +661,8 @@ int fz_vq_run(const uint8_t *data, size_t size, const struct fz_vq_target *t)
 	if (!r)
 		return 0;
 	fz_in_init(&r->in, data, size);
+	fz_snap_begin(r);
 	r->t = t;
-	r->efd_call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	r->efd_err = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	r->held = -1;
 	r->hw = -1;
 	r->trace = getenv("FZ_TRACE") != NULL;

@@ -100,6 +100,7 @@ struct fz_run {
 	struct vq_cfg cfg0; /* the valid initial one (FZ_RS_FRESH) */
 	struct fz_rings rg;
 	uint32_t cap_size;  /* capacity of the size-indexed arrays */
+	uint32_t cap_alloc; /* ... as allocated (kept across runs, >= cap_size) */
 	unsigned max_ops;
 	bool packed, touch, df_post, df_trap, trace;
 	bool overlap;        /* device area shares bytes with guest-written areas */
@@ -121,8 +122,17 @@ struct fz_run {
 	bool last_valid;
 	struct fz_pend last_pend;
 	struct fz_expect last_exp;
+	size_t snap_cap;    /* bytes allocated for snap and df_after (kept) */
 	uint8_t *snap;      /* guest RAM before the current core call (guarded:
 			     * only the writable pages, at their offsets) */
+	/* Incremental snapshot (small guest RAM, no DF_POST/DF_TRAP): snap is
+	 * kept equal to guest RAM as of the last fz_pre() except in the 64-byte
+	 * blocks marked here: written by the harness since (fz_snap_note()) or
+	 * by the device in the last call (fz_post()).  FZ_SNAP_CHECK=1 verifies
+	 * it against a full copy at every fz_pre(). */
+	uint64_t snap_blk[FZ_GUARD_MIN / 64 / 64];
+	bool snap_ok;       /* snap in sync up to snap_blk */
+	bool snap_check;    /* FZ_SNAP_CHECK */
 	bool guarded;       /* the last call ran under the write guard */
 	bool in_pop;        /* the call being guarded is vq_pop */
 	struct fz_guard guard;
@@ -186,6 +196,9 @@ struct fz_run {
 /* fz_call.c: helpers */
 uint16_t fz_ring_load16(const uint8_t *p);
 void fz_ring_store16(uint8_t *p, uint16_t v);
+void fz_snap_note(const void *p, size_t len);
+void fz_snap_begin(struct fz_run *r);
+void fz_snap_end(struct fz_run *r);
 bool fz_in_range(const uint8_t *p, const uint8_t *base, size_t len);
 uint32_t fz_dist(const struct fz_run *r, uint16_t a, bool aw, uint16_t b, bool bw);
 void fz_advance(const struct fz_run *r, uint16_t *pos, bool *wrap, uint32_t by);
