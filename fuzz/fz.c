@@ -20,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -39,6 +42,41 @@
 #endif
 
 typedef unsigned __int128 fz_u128; /* arithmetic helper, not a struct typedef */
+
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 8)
+#define FZ_NOSAN __attribute__((no_sanitize("address", "undefined")))
+#else
+#define FZ_NOSAN
+#endif
+
+FZ_NOCOV FZ_NOSAN size_t fz_next_diff(const uint8_t *a, const uint8_t *b, size_t from, size_t n)
+{
+#ifdef __SSE2__
+	const __m128i zero = _mm_setzero_si128();
+
+	while (from < n && (from & 63)) {
+		if (a[from] != b[from])
+			return from;
+		from++;
+	}
+	while (n - from >= 64) {
+		const __m128i *x = (const __m128i *)(const void *)(a + from);
+		const __m128i *y = (const __m128i *)(const void *)(b + from);
+		__m128i d = _mm_xor_si128(_mm_loadu_si128(x), _mm_loadu_si128(y));
+
+		d = _mm_or_si128(d, _mm_xor_si128(_mm_loadu_si128(x + 1), _mm_loadu_si128(y + 1)));
+		d = _mm_or_si128(d, _mm_xor_si128(_mm_loadu_si128(x + 2), _mm_loadu_si128(y + 2)));
+		d = _mm_or_si128(d, _mm_xor_si128(_mm_loadu_si128(x + 3), _mm_loadu_si128(y + 3)));
+		if (_mm_movemask_epi8(_mm_cmpeq_epi8(d, zero)) != 0xffff)
+			break; /* the byte loop finds it within these 64 */
+		from += 64;
+	}
+#endif
+	for (; from < n; from++)
+		if (a[from] != b[from])
+			return from;
+	return n;
+}
 
 void fz_fail(const char *file, int line, const char *fmt, ...)
 {

@@ -433,56 +433,9 @@ static bool write_allowed(const struct fz_run *r, const uint8_t *p)
 	return false;
 }
 
-/* Are the 4 KiB blocks at @a and @b equal?  Plain word loads: the memcmp()
- * interceptor's shadow checks of both ranges cost as much as the compare. */
-static FZ_NOCOV FZ_NOASAN bool block_equal(const uint8_t *a, const uint8_t *b)
+static size_t next_diff(const uint8_t *a, const uint8_t *b, size_t from, size_t n)
 {
-	for (size_t o = 0; o < 4096; o += 64) {
-		uint64_t x[8], y[8], d = 0;
-
-		__builtin_memcpy(x, a + o, 64);
-		__builtin_memcpy(y, b + o, 64);
-		for (int i = 0; i < 8; i++)
-			d |= x[i] ^ y[i];
-		if (d)
-			return false;
-	}
-	return true;
-}
-
-/* Offset of the first byte at or after @from where @a and @b differ, or @n
- * (@n a multiple of 8). */
-static FZ_NOCOV FZ_NOASAN size_t next_diff(const uint8_t *a, const uint8_t *b, size_t from,
-					   size_t n)
-{
-	while (from < n && (from & 7)) {
-		if (a[from] != b[from])
-			return from;
-		from++;
-	}
-	while (from < n) {
-		size_t end = (from | 4095) + 1;
-
-		/* whole equal 4 KiB blocks */
-		if (!(from & 4095) && from + 4096 <= n && block_equal(a + from, b + from)) {
-			from += 4096;
-			continue;
-		}
-		if (end > n)
-			end = n;
-		for (; from < end; from += 8) {
-			uint64_t x, y;
-
-			__builtin_memcpy(&x, a + from, 8);
-			__builtin_memcpy(&y, b + from, 8);
-			if (x != y) {
-				while (a[from] == b[from])
-					from++;
-				return from;
-			}
-		}
-	}
-	return n;
+	return fz_next_diff(a, b, from, n);
 }
 
 /* Guest byte at arena offset @o changed during call @what. */

@@ -95,21 +95,9 @@ static bool mrg(const struct fz_net *n)
 
 /* ---- guest RAM snapshot and the write oracle ------------------------------- */
 
-static FZ_NOCOV FZ_NOASAN size_t next_diff(const uint8_t *a, const uint8_t *b, size_t from,
-					   size_t n)
+static size_t next_diff(const uint8_t *a, const uint8_t *b, size_t from, size_t n)
 {
-	/* whole blocks with the vectorised memcmp, then the first differing byte */
-	while (from < n) {
-		size_t k = n - from < 4096 ? n - from : 4096;
-
-		if (__builtin_memcmp(a + from, b + from, k)) {
-			while (a[from] == b[from])
-				from++;
-			return from;
-		}
-		from += k;
-	}
-	return n;
+	return fz_next_diff(a, b, from, n);
 }
 
 /*
