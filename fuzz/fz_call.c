@@ -207,7 +207,7 @@ static void snap_take(struct fz_run *r)
 			if (o + len > r->l.arena_size)
 				len = r->l.arena_size - o;
 			memcpy(r->snap + o, r->l.arena + o, len);
-			m = e < 64 ? m & ~((~0ULL >> (64 - e)) & (~0ULL << b)) : m & ~(~0ULL << b);
+			m = e < 64 ? m & (~0ULL << e) : 0; /* bits below b are clear */
 		}
 		r->snap_blk[w] = 0;
 	}
@@ -433,11 +433,6 @@ static bool write_allowed(const struct fz_run *r, const uint8_t *p)
 	return false;
 }
 
-static size_t next_diff(const uint8_t *a, const uint8_t *b, size_t from, size_t n)
-{
-	return fz_next_diff(a, b, from, n);
-}
-
 /* Guest byte at arena offset @o changed during call @what. */
 static void post_byte(struct fz_run *r, bool may_write, const char *what, size_t o)
 {
@@ -495,12 +490,13 @@ void fz_post(struct fz_run *r, bool may_write, const char *what)
 		for (unsigned i = 0; i < r->guard.nrw; i++) {
 			size_t lo = r->guard.rw[i].lo, hi = r->guard.rw[i].hi;
 
-			for (size_t o = next_diff(a, b, lo, hi); o < hi; o = next_diff(a, b, o + 1, hi))
+			for (size_t o = fz_next_diff(a, b, lo, hi); o < hi;
+			     o = fz_next_diff(a, b, o + 1, hi))
 				post_byte(r, may_write, what, o);
 		}
 		return;
 	}
-	for (size_t o = next_diff(a, b, 0, n); o < n; o = next_diff(a, b, o + 1, n))
+	for (size_t o = fz_next_diff(a, b, 0, n); o < n; o = fz_next_diff(a, b, o + 1, n))
 		post_byte(r, may_write, what, o);
 }
 

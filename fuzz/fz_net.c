@@ -95,11 +95,6 @@ static bool mrg(const struct fz_net *n)
 
 /* ---- guest RAM snapshot and the write oracle ------------------------------- */
 
-static size_t next_diff(const uint8_t *a, const uint8_t *b, size_t from, size_t n)
-{
-	return fz_next_diff(a, b, from, n);
-}
-
 /*
  * Arena ranges under watch: the ring blocks of queues the driver laid out
  * (the others are never handed to the device), the data area, and the bulk
@@ -180,7 +175,7 @@ static void post_diff(struct fz_net *n, const struct fz_nq *q, bool bufs, const 
 	unsigned k = watch(n, lo, hi);
 
 	for (unsigned i = 0; i < k; i++) {
-		size_t o = next_diff(n->l.arena, n->snap, lo[i], hi[i]);
+		size_t o = fz_next_diff(n->l.arena, n->snap, lo[i], hi[i]);
 
 		while (o < hi[i]) {
 			const uint8_t *end = n->l.arena + o + 1;
@@ -191,7 +186,7 @@ static void post_diff(struct fz_net *n, const struct fz_nq *q, bool bufs, const 
 			o = (size_t)(end - n->l.arena);
 			if (o <= lo[i] || o > hi[i])
 				o = hi[i];
-			o = next_diff(n->l.arena, n->snap, o, hi[i]);
+			o = fz_next_diff(n->l.arena, n->snap, o, hi[i]);
 		}
 	}
 }
