@@ -13,6 +13,9 @@
 # Fails (exit 1) on any crash, leak, timeout or out-of-memory, leaving the
 # artifact in OUT_DIR/<target>/.  Prints one summary line per target with the
 # measured exec/s.  FZ_KNOWN_BUGS is passed through (fuzz/README.md).
+# For every failed target OUT_DIR/failures.txt gets the sanitizer/libFuzzer
+# report and each artifact in base64, so a CI log tail is enough to reproduce:
+#   base64 -d > crash.bin; FZ_REPLAY_NOFORK=1 build/release/fuzz/replay_<t> crash.bin
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 secs=60
@@ -34,7 +37,25 @@ if [ $# -eq 0 ]; then # every libFuzzer target that was built
 	done
 fi
 
+# report_failure TARGET DIR RC: the lines of DIR/log that say what went wrong
+# (sanitizer summary, first stack frames, libFuzzer's verdict) and every
+# artifact as base64 (inputs are at most -max_len=8192 bytes).
+report_failure() {
+	echo "--- fuzz smoke: $1 failed (rc $3), log $2/log"
+	grep -aE '^(==[0-9]+==ERROR|SUMMARY:|    #[0-9] |    #1[0-2] |.*runtime error:|fz: |FZ |ALARM|.*deadly signal|Test unit written|MS: |Base64:)' \
+		"$2/log" | head -n 40
+	echo "log tail:"
+	tail -n 5 "$2/log"
+	find "$2" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' \
+		-o -name 'timeout-*' -o -name 'oom-*' \) | head -n 3 | while read -r a; do
+		echo "artifact ${a##*/} ($(wc -c <"$a") bytes), base64:"
+		base64 -w 120 "$a"
+	done
+}
+
 fail=0
+mkdir -p "$out"
+rm -f "$out/failures.txt"
 printf '%-9s %10s %8s %7s %7s %7s  %s\n' target execs exec/s cov ft corpus result
 for t in "$@"; do
 	bin=$build/fuzz/fuzz_$t
@@ -60,6 +81,7 @@ for t in "$@"; do
 	if [ "$rc" -ne 0 ] || [ "$arts" -ne 0 ]; then
 		res="FAIL (rc $rc, $arts artifacts in $w; see $w/log)"
 		fail=1
+		report_failure "$t" "$w" "$rc" >>"$out/failures.txt"
 	fi
 	printf '%-9s %10s %8s %7s %7s %7s  %s\n' "$t" "${execs:-?}" \
 		"$(( ${execs:-0} / secs ))" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$res"

@@ -22,6 +22,7 @@ if [ "$E2E" != 0 ] && [ "$(id -u)" -eq 0 ]; then
 fi
 
 fail=0
+failed_presets=""
 for p in $PRESETS; do
 	echo "=== preset $p: configure + build"
 	cmake --preset "$p" >/dev/null
@@ -29,6 +30,7 @@ for p in $PRESETS; do
 	echo "=== preset $p: ctest"
 	if ! ctest --preset "$p" -j "$JOBS"; then
 		echo "!!! preset $p: tests failed"
+		failed_presets="$failed_presets $p"
 		fail=1
 	fi
 done
@@ -37,7 +39,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && [ -x fuzz/run_libfuzzer.sh ]; then
 	echo "=== fuzz smoke: every target ${FUZZ_SECONDS}s on its corpus"
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz -j "$JOBS"
-	if ! fuzz/run_libfuzzer.sh -t "$FUZZ_SECONDS" -b build/fuzz; then
+	if ! fuzz/run_libfuzzer.sh -t "$FUZZ_SECONDS" -b build/fuzz -o build/fuzz-smoke; then
 		echo "!!! fuzz smoke failed"
 		fail=1
 	fi
@@ -58,6 +60,15 @@ if [ "$E2E" != 0 ]; then
 fi
 
 if [ "$fail" -ne 0 ]; then
+	# A CI log is often read from its tail: say what failed here, last.
+	echo "=== failure summary"
+	for p in $failed_presets; do
+		f=build/$p/Testing/Temporary/LastTestsFailed.log
+		echo "--- preset $p: failed tests: $(cut -d: -f2 "$f" 2>/dev/null | tr '\n' ' ')"
+		echo "--- preset $p: re-run of the failed tests (output tail):"
+		ctest --preset "$p" --rerun-failed --output-on-failure 2>&1 | tail -n 40 || true
+	done
+	[ -s build/fuzz-smoke/failures.txt ] && head -n 120 build/fuzz-smoke/failures.txt
 	echo "scripts/test.sh: FAILED"
 	exit 1
 fi
