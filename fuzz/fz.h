@@ -55,9 +55,10 @@
  * @from: start offset
  * @n: end offset
  *
- * The write oracle's bulk compare: 64 bytes per step with SSE2 where the
- * compiler offers it, uninstrumented (both buffers are harness-owned and of
- * known size).
+ * The write oracle's bulk compare: 128 bytes per step with AVX2 when the
+ * CPU has it (chosen at run time), else 64 with SSE2 where the compiler
+ * offers it, uninstrumented (both buffers are harness-owned and of known
+ * size).
  *
  * Return: the offset, or @n if the ranges are equal.
  */
