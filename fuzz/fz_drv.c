@@ -330,6 +330,32 @@ void fz_drv_unpopped(struct fz_run *r, const struct fz_popped *u)
 	}
 }
 
+/*
+ * A new table may land on the table of a chain the device will read again:
+ * one still pending, or one already popped that vq_unpop() can give back
+ * (the device walks its table afresh on the next pop).  Pending chains make
+ * the model dirty; popped ones lose their expectation, so giving one back
+ * makes it dirty then (fz_drv_unpopped()).  (Found by fuzz_indirect: a
+ * straddling table over an unpopped chain's table, corpus/indirect/
+ * crash-unpop-after-table-overwrite.bin.)
+ */
+static void tables_overwritten(struct fz_run *r)
+{
+	if (r->p_n)
+		fz_set_dirty(r);
+	for (unsigned i = 0; i < r->nustack; i++)
+		r->ustack[i].has_pend = false;
+}
+
+/* Any new table may land on a straddling (FZ_TW_IND_CROSS) table, which the
+ * cursor does not know about: popped chains with one lose their expectation. */
+static void table_written(struct fz_run *r)
+{
+	for (unsigned i = 0; i < r->nustack; i++)
+		if (r->ustack[i].pend.xtab)
+			r->ustack[i].has_pend = false;
+}
+
 /* ---- reference walk ------------------------------------------------------ */
 
 /* Faults a buffer descriptor raises; *@pieces gets its iovec count. */
@@ -878,8 +904,7 @@ void fz_drv_post(struct fz_run *r)
 
 		if (r->tab_cur + need > FZ_TAB_ZONE) {
 			r->tab_cur = 0;
-			if (r->p_n)
-				fz_set_dirty(r); /* may overwrite tables still pending */
+			tables_overwritten(r);
 		}
 		m.tgpa = fz_data_gpa(&r->l, FZ_BUF_ZONE + r->tab_cur);
 		r->tab_cur += (need + 15) & ~15u;
@@ -889,8 +914,7 @@ void fz_drv_post(struct fz_run *r)
 			/* outside the cursor's allocation: it may overlap the
 			 * tables of pending chains, and later ones may overlap it */
 			m.tgpa = cross_gpa(r, x, need);
-			if (r->p_n)
-				fz_set_dirty(r);
+			tables_overwritten(r);
 			block = true;
 		}
 		for (unsigned i = 0; i < m.nd; i++)
@@ -898,6 +922,7 @@ void fz_drv_post(struct fz_run *r)
 				m.d[i].addr = m.tgpa;
 		if (tw == FZ_TW_IND_NESTED)
 			m.t[nb - 1].addr = m.tgpa;
+		table_written(r);
 		if (!write_table(r, &m))
 			fz_set_dirty(r);
 	}
@@ -909,6 +934,7 @@ void fz_drv_post(struct fz_run *r)
 			p->id = m.id;
 			p->nslots = (uint16_t)m.nd;
 			p->dup = dup;
+			p->xtab = table && tw == FZ_TW_IND_CROSS;
 			p->detail = (int16_t)pool_get(r);
 			ref_chain(r, &m, p, p->detail >= 0 ? &r->pool[p->detail] : NULL);
 			if (kind == FZ_E_BROKEN && p->kind == FZ_E_CHAIN) {

@@ -61,6 +61,7 @@ struct fz_expect {
 struct fz_pend {
 	uint8_t kind;     /* enum fz_ekind */
 	bool dup;         /* reuses an id: if still in flight at pop, expect VQ_F_DUP_HEAD */
+	bool xtab;        /* its table lies outside the table cursor's allocation */
 	uint16_t id;      /* head / buffer id */
 	uint16_t nslots;  /* packed ring slots */
 	uint32_t faults;  /* FZ_FBIT set */
