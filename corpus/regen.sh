@@ -12,7 +12,7 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DVH_BUILD_TESTS=OFF \
       -DVH_BUILD_BENCH=OFF >/dev/null
 cmake --build "$build" --target gen_corpus >/dev/null
 "$build/fuzz/gen_corpus" "$root/corpus"
-for t in gmem split packed indirect; do
+for t in gmem split packed indirect split_df packed_df indirect_df; do
 	printf '%-9s %3d seeds\n' "$t" "$(ls "$root/corpus/$t"/seed-*.bin | wc -l)"
 done
 # virtio-net targets: their own generator (corpus/gen/gen_net.c)

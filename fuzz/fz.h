@@ -242,7 +242,8 @@ uint32_t fz_len(struct fz_in *in);
 #define FZ_M_INDIRECT 0x01 /* negotiate VIRTIO_RING_F_INDIRECT_DESC (fuzz_indirect: inverted) */
 #define FZ_M_EVENT_IDX 0x02 /* negotiate VIRTIO_RING_F_EVENT_IDX */
 #define FZ_M_DF_POST 0x04   /* double fetch: mutate read bytes after each pop, replay pop */
-#define FZ_M_DF_TRAP 0x08   /* double fetch: mutate guest bytes between device loads */
+#define FZ_M_DF_TRAP 0x08   /* double fetch: mutate guest bytes between device loads
+                             * (the *_df targets imply it, the others ignore it) */
 #define FZ_M_TOUCH 0x10     /* read readable / write writable buffers like a device */
 #define FZ_M_PACKED 0x20    /* fuzz_indirect only: packed ring instead of split */
 #define FZ_M_EXT 0x40       /* an extension byte (FZ_X_*) follows the layout */

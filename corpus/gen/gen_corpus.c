@@ -77,6 +77,14 @@ static void emit(const char *target, const char *name, const struct gen *g)
 		die(path);
 }
 
+/* The double-fetch twins (fuzz_<t>_df.c) run every input in trap mode. */
+static int is_df(const char *target)
+{
+	size_t l = strlen(target);
+
+	return l > 3 && strcmp(target + l - 3, "_df") == 0;
+}
+
 /* Remove the seeds we own so renamed/removed seeds do not linger. */
 static void clean(const char *target)
 {
@@ -631,6 +639,9 @@ static void traffic_seeds(const char *t, uint8_t fmt_bit, int packed, uint8_t in
 	op(&g, FZ_OP_FLUSH);
 	emit(t, "B8-double-fetch-post", &g);
 
+	/* (only the *_df targets trap: elsewhere this would be a plain run) */
+	if (!is_df(t))
+		return;
 	h.m = FZ_M_DF_TRAP | FZ_M_TOUCH | ind_m | fmt_bit;
 	hdr(&g, &h);
 	post_simple(&g, 1, 1, 0, 0);
@@ -1458,7 +1469,7 @@ int main(int argc, char **argv)
 	common_ring_seeds("split", 0, 0);
 	split_only_seeds("split");
 	raw_seeds("split", 0);
-	dict("split", "# split header bits\nm_raw=\"\\x80\"\nm_df=\"\\x0c\"\n");
+	dict("split", "# split header bits\nm_raw=\"\\x80\"\nm_post=\"\\x04\"\n");
 
 	clean("packed");
 	traffic_seeds("packed", 0, 1, FZ_SH_INDIRECT, FZ_M_INDIRECT);
@@ -1476,5 +1487,22 @@ int main(int argc, char **argv)
 	dict("indirect", "# table lengths (le32)\nt_16=\"\\x10\\x00\\x00\\x00\"\n"
 			 "t_24=\"\\x18\\x00\\x00\\x00\"\nt_4096=\"\\x00\\x10\\x00\\x00\"\n"
 			 "m_packed=\"\\x20\"\n");
+
+	/* Double-fetch twins: every input is trapped, so the seeds are the
+	 * traffic shapes (each one a different pattern of device loads to
+	 * rewrite between) and, for indirect_df, the table seeds. */
+	clean("split_df");
+	traffic_seeds("split_df", 0, 0, FZ_SH_INDIRECT, FZ_M_INDIRECT);
+	dict("split_df", "# split header bits\nm_touch=\"\\x10\"\n");
+	clean("packed_df");
+	traffic_seeds("packed_df", 0, 1, FZ_SH_INDIRECT, FZ_M_INDIRECT);
+	dict("packed_df", "# packed event flags\ne_disable=\"\\x01\\x00\"\ne_desc=\"\\x02\\x00\"\n"
+			  "wrap_bit=\"\\x00\\x80\"\n");
+	clean("indirect_df");
+	indirect_seeds("indirect_df", 0);
+	indirect_seeds("indirect_df", 1);
+	traffic_seeds("indirect_df", FZ_M_PACKED, 1, 0, 0);
+	dict("indirect_df", "# table lengths (le32)\nt_16=\"\\x10\\x00\\x00\\x00\"\n"
+			    "t_24=\"\\x18\\x00\\x00\\x00\"\nm_packed=\"\\x20\"\n");
 	return 0;
 }
