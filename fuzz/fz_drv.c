@@ -41,6 +41,7 @@ struct fz_mchain {
 	struct fz_mdesc d[FZ_MAX_DIRECT];
 	uint16_t slot[FZ_MAX_DIRECT];      /* split: descriptor index of d[i] */
 	uint64_t tgpa;                     /* indirect table */
+	bool xtab;                         /* ... not where the table cursor put it */
 	unsigned nfill, nt;                /* zero-length fillers first, then t[] */
 	struct fz_mdesc t[FZ_MAX_BUF];
 	uint16_t id;                       /* packed buffer id */
@@ -354,6 +355,23 @@ static void table_written(struct fz_run *r)
 	for (unsigned i = 0; i < r->nustack; i++)
 		if (r->ustack[i].pend.xtab)
 			r->ustack[i].has_pend = false;
+}
+
+/* Does [@gpa, @gpa + @len) map exactly onto table-zone bytes [@off, @off + @len)? */
+static bool table_in_place(const struct fz_run *r, uint64_t gpa, uint32_t len, uint32_t off)
+{
+	struct iovec pc[FZ_MAX_PIECES];
+	const uint8_t *want = r->l.data + FZ_BUF_ZONE + off;
+	int np = fz_ref_pieces(&r->l, gpa, len, pc, FZ_MAX_PIECES);
+
+	if (np <= 0 || np > (int)FZ_MAX_PIECES)
+		return false; /* partly unmapped: what is mapped may be anything */
+	for (int i = 0; i < np; i++) {
+		if (pc[i].iov_base != want)
+			return false;
+		want += pc[i].iov_len;
+	}
+	return true;
 }
 
 /* ---- reference walk ------------------------------------------------------ */
@@ -902,21 +920,32 @@ void fz_drv_post(struct fz_run *r)
 	if (table) {
 		uint32_t need = 16u * (m.nfill + m.nt);
 
+		bool xtab = false;
+
 		if (r->tab_cur + need > FZ_TAB_ZONE) {
 			r->tab_cur = 0;
 			tables_overwritten(r);
 		}
 		m.tgpa = fz_data_gpa(&r->l, FZ_BUF_ZONE + r->tab_cur);
+		/* The table is written through guest addresses, like a real
+		 * driver's: if the chunk holding its start ends inside it, the
+		 * rest lands on whatever guest memory follows (another table,
+		 * a buffer), not on the cursor's own bytes. */
+		xtab = !table_in_place(r, m.tgpa, need, r->tab_cur);
 		r->tab_cur += (need + 15) & ~15u;
 		if (tw == FZ_TW_IND_HOLE)
-			m.tgpa = hole_gpa(r);
+			m.tgpa = hole_gpa(r), xtab = false;
 		if (tw == FZ_TW_IND_CROSS) {
+			m.tgpa = cross_gpa(r, x, need);
+			xtab = true;
+		}
+		if (xtab) {
 			/* outside the cursor's allocation: it may overlap the
 			 * tables of pending chains, and later ones may overlap it */
-			m.tgpa = cross_gpa(r, x, need);
 			tables_overwritten(r);
 			block = true;
 		}
+		m.xtab = xtab;
 		for (unsigned i = 0; i < m.nd; i++)
 			if (m.d[i].flags & VRING_DESC_F_INDIRECT)
 				m.d[i].addr = m.tgpa;
@@ -934,7 +963,7 @@ void fz_drv_post(struct fz_run *r)
 			p->id = m.id;
 			p->nslots = (uint16_t)m.nd;
 			p->dup = dup;
-			p->xtab = table && tw == FZ_TW_IND_CROSS;
+			p->xtab = table && m.xtab;
 			p->detail = (int16_t)pool_get(r);
 			ref_chain(r, &m, p, p->detail >= 0 ? &r->pool[p->detail] : NULL);
 			if (kind == FZ_E_BROKEN && p->kind == FZ_E_CHAIN) {
