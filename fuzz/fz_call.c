@@ -132,7 +132,9 @@ static struct fz_run *fz_snap_run; /* the run whose harness writes are noted */
 
 static bool snap_inc(const struct fz_run *r)
 {
-	return !r->df_post && !r->df_trap && r->l.arena_size < FZ_GUARD_MIN;
+	/* (DF_POST too: its after-pop rewrite notes what it changes, and its
+	 * replay leaves guest RAM as the first pop did, which fz_post() marked) */
+	return !r->df_trap && r->l.arena_size < FZ_GUARD_MIN;
 }
 
 static void snap_mark(struct fz_run *r, size_t o, size_t len)

@@ -126,7 +126,7 @@ struct fz_run {
 	size_t snap_cap;    /* bytes allocated for snap and df_after (kept) */
 	uint8_t *snap;      /* guest RAM before the current core call (guarded:
 			     * only the writable pages, at their offsets) */
-	/* Incremental snapshot (small guest RAM, no DF_POST/DF_TRAP): snap is
+	/* Incremental snapshot (small guest RAM, no DF_TRAP): snap is
 	 * kept equal to guest RAM as of the last fz_pre() except in the 64-byte
 	 * blocks marked here: written by the harness since (fz_snap_note()) or
 	 * by the device in the last call (fz_post()).  FZ_SNAP_CHECK=1 verifies
