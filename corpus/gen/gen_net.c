@@ -1084,6 +1084,19 @@ static void vo_vu(struct gen *g, unsigned kind)
 	u8(g, kind);
 }
 
+/* GET/SET_CONFIG (@set) of @len bytes at config offset @off, then @dn bytes
+ * of payload: @mac repeated (6 bytes, 6 + 4, 6 + 6) */
+static void vo_config(struct gen *g, unsigned off, unsigned len, unsigned set,
+		      const uint8_t *mac, unsigned dn)
+{
+	vo_vu(g, VV_CONFIG);
+	u8(g, off);
+	u8(g, len);
+	u8(g, set);
+	for (unsigned i = 0; i < dn; i++)
+		u8(g, mac[i % 6]);
+}
+
 /* fixed layout (misc bit 0 clear): three 12 KiB ring blocks, the 72 KiB bulk
  * zone, then the 16 KiB data area (fz_net.c, fz.c) */
 #define VO_ARENA (3u * 12288u + 72u * 1024u + 16384u)
@@ -1200,10 +1213,7 @@ static void gen_vnet(void)
 	vo_vu(&g, VV_ENABLE);
 	u8(&g, 0);
 	u8(&g, 0);
-	vo_vu(&g, VV_CONFIG);
-	u8(&g, 0);
-	u8(&g, 6);
-	u8(&g, 0);
+	vo_config(&g, 0, 6, 0, mac, 0);
 	emit(t, "call-nofd-config", &g);
 
 	g.n = 0;
@@ -1461,42 +1471,13 @@ static void gen_vnet(void)
 	 * writes the mac, then writes past it, then reads and writes out of
 	 * bounds */
 	START(base & ~F_V1, 8, VO_C_PROTO);
-	vo_vu(&g, VV_CONFIG);
-	u8(&g, 0);
-	u8(&g, 6);
-	u8(&g, 1);
-	bytes(&g, mac, 6);
-	vo_vu(&g, VV_CONFIG);
-	u8(&g, 4);
-	u8(&g, 4);
-	u8(&g, 1);
-	bytes(&g, mac, 4);
-	vo_vu(&g, VV_CONFIG);
-	u8(&g, 13);
-	u8(&g, 0);
-	u8(&g, 1);
-	vo_vu(&g, VV_CONFIG);
-	u8(&g, 4);
-	u8(&g, 10);
-	u8(&g, 1);
-	bytes(&g, mac, 6);
-	bytes(&g, mac, 4);
-	vo_vu(&g, VV_CONFIG);
-	u8(&g, 13);
-	u8(&g, 0);
-	u8(&g, 0);
-	vo_vu(&g, VV_CONFIG);
-	u8(&g, 4);
-	u8(&g, 10);
-	u8(&g, 0);
-	bytes(&g, mac, 6);
-	bytes(&g, mac, 4);
-	vo_vu(&g, VV_CONFIG);
-	u8(&g, 0);
-	u8(&g, 12);
-	u8(&g, 0);
-	bytes(&g, mac, 6);
-	bytes(&g, mac, 6);
+	vo_config(&g, 0, 6, 1, mac, 6);
+	vo_config(&g, 4, 4, 1, mac, 4);
+	vo_config(&g, 13, 0, 1, mac, 0);
+	vo_config(&g, 4, 10, 1, mac, 10);
+	vo_config(&g, 13, 0, 0, mac, 0);
+	vo_config(&g, 4, 10, 0, mac, 10);
+	vo_config(&g, 0, 12, 0, mac, 12);
 	vo_post_tx(&g, SH_NB(1), 100, &H0);
 	vo_run(&g, 1, 8);
 	u8(&g, VO_DRAIN);
@@ -1504,16 +1485,8 @@ static void gen_vnet(void)
 
 	/* a VERSION_1 driver must not write config (5.1.4.2) */
 	START(base, 8, VO_C_PROTO);
-	vo_vu(&g, VV_CONFIG);
-	u8(&g, 0);
-	u8(&g, 6);
-	u8(&g, 1);
-	bytes(&g, mac, 6);
-	vo_vu(&g, VV_CONFIG);
-	u8(&g, 0);
-	u8(&g, 6);
-	u8(&g, 0);
-	bytes(&g, mac, 6);
+	vo_config(&g, 0, 6, 1, mac, 6);
+	vo_config(&g, 0, 6, 0, mac, 6);
 	emit(t, "config-modern-write-refused", &g);
 
 	/* a frame waiting in the host buffer for more mergeable RX buffers,
