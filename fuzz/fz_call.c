@@ -867,7 +867,7 @@ static FZ_NOCOV FZ_NOASAN void mutate_after_pop(struct fz_run *r, uint16_t pos0,
 			df_key_xor(&key, r->rg.desc + 16 * ((pos0 + s) % n), 8);
 	}
 	df_key_xor_zone(&key, r, r->l.data + FZ_BUF_ZONE, FZ_TAB_ZONE);
-	/* (DF_POST runs take full snapshots; noted for completeness) */
+	/* the incremental snapshot must copy these blocks at the next fz_pre() */
 	fz_snap_note(r->rg.desc, r->rg.desc_len);
 	fz_snap_note(r->rg.drv, r->rg.drv_len);
 	fz_snap_note(r->l.data + FZ_BUF_ZONE, FZ_TAB_ZONE);

@@ -919,8 +919,7 @@ void fz_drv_post(struct fz_run *r)
 	/* --- indirect table placement --- */
 	if (table) {
 		uint32_t need = 16u * (m.nfill + m.nt);
-
-		bool xtab = false;
+		bool xtab;
 
 		if (r->tab_cur + need > FZ_TAB_ZONE) {
 			r->tab_cur = 0;
@@ -963,7 +962,7 @@ void fz_drv_post(struct fz_run *r)
 			p->id = m.id;
 			p->nslots = (uint16_t)m.nd;
 			p->dup = dup;
-			p->xtab = table && m.xtab;
+			p->xtab = m.xtab;
 			p->detail = (int16_t)pool_get(r);
 			ref_chain(r, &m, p, p->detail >= 0 ? &r->pool[p->detail] : NULL);
 			if (kind == FZ_E_BROKEN && p->kind == FZ_E_CHAIN) {
