@@ -122,8 +122,11 @@ FZ_NOCOV FZ_NOSAN size_t fz_next_diff(const uint8_t *a, const uint8_t *b, size_t
 	return n;
 }
 
+void (*fz_fail_hook)(void);
+
 void fz_fail(const char *file, int line, const char *fmt, ...)
 {
+	void (*hook)(void) = fz_fail_hook;
 	va_list ap;
 
 	fprintf(stderr, "fz: invariant violated at %s:%d: ", file, line);
@@ -131,6 +134,9 @@ void fz_fail(const char *file, int line, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	fz_fail_hook = NULL; /* (once: the hook may fail itself) */
+	if (hook)
+		hook();
 	fflush(stderr);
 	abort();
 }
@@ -450,9 +456,9 @@ size_t fz_ref_write(const struct fz_layout *l, uint64_t gpa, const void *src, si
 			break;
 		room = (fz_u128)c->gpa + c->size - (gpa + done);
 		take = room < len - done ? (size_t)room : len - done;
-		memcpy(c->hva + (gpa + done - c->gpa), (const uint8_t *)src + done, take);
-		if (fz_write_hook)
+		if (fz_write_hook) /* (before the store: fz_snap_note()) */
 			fz_write_hook(c->hva + (gpa + done - c->gpa), take);
+		memcpy(c->hva + (gpa + done - c->gpa), (const uint8_t *)src + done, take);
 		done += take;
 	}
 	return done;

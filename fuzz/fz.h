@@ -78,6 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 VH_COLD __attribute__((noreturn)) VH_PRINTF(3, 4) void fz_fail(const char *file, int line,
 							 const char *fmt, ...);
 
+/* Called by fz_fail() after the report, before abort() (extra context). */
+extern void (*fz_fail_hook)(void);
+
 #define FZ_CHECK(cond, ...)                                                                \
 	do {                                                                               \
 		if (vh_unlikely(!(cond)))                                                  \

@@ -38,8 +38,8 @@ uint16_t fz_ring_load16(const uint8_t *p)
 void fz_ring_store16(uint8_t *p, uint16_t v)
 {
 	v = htole16(v);
-	memcpy(p, &v, sizeof(v));
 	fz_snap_note(p, sizeof(v));
+	memcpy(p, &v, sizeof(v));
 }
 
 static uint32_t load32(const uint8_t *p)
@@ -148,33 +148,153 @@ static void snap_mark(struct fz_run *r, size_t o, size_t len)
 		r->snap_blk[b / 64] |= 1ULL << (b % 64);
 }
 
+/* ---- deferred whole-RAM check ------------------------------------------- */
+
+/* Copy the device ranges the last deferred call's diff covered into the
+ * snapshot (that diff checked every changed byte in them). */
+static void lz_sync(struct fz_run *r)
+{
+	for (unsigned i = 0; i < r->lz_n; i++)
+		memcpy(r->snap + r->lz_lo[i], r->l.arena + r->lz_lo[i], r->lz_hi[i] - r->lz_lo[i]);
+	r->lz_n = 0;
+}
+
+/* Guest byte at arena offset @o changed since the last whole-RAM check,
+ * outside any device range and not stored by the harness: a stray store by
+ * one of the deferred calls. */
+static void lz_stray(struct fz_run *r, size_t o, const char *at)
+{
+	unsigned n = r->unsettled;
+
+	r->unsettled = 0; /* (reported here, not again by lz_on_fail()) */
+	FZ_CHECK(0,
+		 "a core call wrote guest RAM outside device areas: arena+%#zx %02x->%02x "
+		 "(found at %s; %u calls since the last whole-RAM check, the first %s; "
+		 "FZ_EAGER_DIFF=1 names the call)",
+		 o, r->snap[o], r->l.arena[o], at, n,
+		 r->unsettled_first ? r->unsettled_first : "-");
+}
+
+/* The first byte of arena [@o, @o + @len) outside the marked 64-byte blocks
+ * that differs from the snapshot, or SIZE_MAX. */
+static size_t lz_scan(struct fz_run *r, size_t o, size_t len)
+{
+	const uint8_t *a = r->l.arena, *b = r->snap;
+	size_t n = r->l.arena_size, end = o + len < n ? o + len : n;
+
+	lz_sync(r);
+	for (size_t blk = o / 64; blk * 64 < end; blk++) {
+		size_t lo = blk * 64, hi = lo + 64 < n ? lo + 64 : n, d;
+		uint64_t m = r->snap_blk[blk / 64];
+
+		if (!m && blk % 64 == 0 && lo + 4096 <= end) {
+			/* a whole unmarked 4 KiB word: one diff */
+			d = fz_next_diff(a, b, lo, lo + 4096);
+			if (d < lo + 4096)
+				return d;
+			blk += 63;
+			continue;
+		}
+		if (m & (1ULL << (blk % 64)))
+			continue; /* (stored by the harness since the last call) */
+		d = fz_next_diff(a, b, lo, hi);
+		if (d < hi)
+			return d;
+	}
+	return SIZE_MAX;
+}
+
+/* Compare the unmarked blocks of arena [@o, @o + @len) with the snapshot. */
+static void lz_verify(struct fz_run *r, size_t o, size_t len, const char *at)
+{
+	size_t d = lz_scan(r, o, len);
+
+	if (d != SIZE_MAX)
+		lz_stray(r, d, at);
+}
+
+/* fz_fail() hook: another oracle failed while calls were deferred.  A stray
+ * store may be why (it can change what the device reads next): say so. */
+static void lz_on_fail(void)
+{
+	struct fz_run *r = fz_snap_run;
+	size_t d;
+
+	if (!r || !r->unsettled)
+		return;
+	d = lz_scan(r, 0, r->l.arena_size);
+	if (d != SIZE_MAX)
+		fprintf(stderr,
+			"fz: and guest RAM at arena+%#zx changed %02x->%02x outside device areas "
+			"during the last %u calls (the first %s): a stray store, reported late by "
+			"the deferred write check; FZ_EAGER_DIFF=1 names the call\n",
+			d, r->snap[d], r->l.arena[d], r->unsettled,
+			r->unsettled_first ? r->unsettled_first : "-");
+}
+
 /**
- * fz_snap_note() - the harness (the guest) wrote guest RAM at [@p, @p + @len).
+ * fz_settle() - the whole-RAM half of the deferred write oracle.
+ * @r: run
+ * @at: where it runs, for the report
  *
- * Every harness store to guest RAM goes through here (directly, through
- * fz_ring_store16(), or through fz_ref_write()'s hook), so fz_pre() can bring
- * the snapshot up to date by copying only what changed.  A store that is not
- * noted shows up as a device write in the next fz_post() (a loud false
- * positive, never a silent miss), and FZ_SNAP_CHECK=1 names it at fz_pre().
+ * Deferred calls diffed only the ranges the device may write; every other
+ * guest byte must still equal the snapshot unless the harness stored it
+ * since the last call (its blocks are marked, and were compared before the
+ * store, fz_snap_note()).  Runs at the end of every input and before
+ * anything replaces the snapshot wholesale, so no stray store goes unseen:
+ * it is only reported later than eager mode would, without the call's name.
+ */
+void fz_settle(struct fz_run *r, const char *at)
+{
+	if (!r->unsettled)
+		return;
+	lz_verify(r, 0, r->l.arena_size, at);
+	r->unsettled = 0;
+	r->unsettled_first = NULL;
+}
+
+/**
+ * fz_snap_note() - the harness (the guest) is about to store to guest RAM
+ * at [@p, @p + @len).
+ *
+ * Every harness store to guest RAM goes through here, before the store
+ * (directly, through fz_ring_store16(), or through fz_ref_write()'s hook), so
+ * fz_pre() can bring the snapshot up to date by copying only what changed.
+ * With the deferred check the blocks are first compared with the snapshot:
+ * a stray device store there is reported before the harness overwrites it.
+ * A store noted late, or not at all, shows up as a device write (a loud
+ * false positive, never a silent miss); FZ_SNAP_CHECK=1 names it at fz_pre().
  */
 void fz_snap_note(const void *p, size_t len)
 {
 	struct fz_run *r = fz_snap_run;
 	const uint8_t *q = p;
+	size_t o;
 
 	if (!r || !r->snap_ok || !len || !fz_in_range(q, r->l.arena, r->l.arena_size))
 		return;
-	snap_mark(r, (size_t)(q - r->l.arena), len);
+	o = (size_t)(q - r->l.arena);
+	if (r->lazy)
+		lz_verify(r, o, len, "a harness store");
+	snap_mark(r, o, len);
 }
 
 void fz_snap_begin(struct fz_run *r)
 {
-	const char *c = getenv("FZ_SNAP_CHECK");
+	const char *c = getenv("FZ_SNAP_CHECK"), *e = getenv("FZ_EAGER_DIFF");
+	const char *s = getenv("FZ_PLANT_STRAY");
 
 	r->snap_check = c && *c && *c != '0';
+	r->eager = e && *e && *e != '0';
+	r->plant_at = s ? (unsigned)strtoul(s, NULL, 0) : 0;
+	r->plant_desc = s && strstr(s, ",desc");
 	r->snap_ok = false;
+	r->lazy = false;
+	r->unsettled = 0;
+	r->lz_n = 0;
 	fz_snap_run = r;
 	fz_write_hook = fz_snap_note;
+	fz_fail_hook = lz_on_fail;
 }
 
 void fz_snap_end(struct fz_run *r)
@@ -182,6 +302,7 @@ void fz_snap_end(struct fz_run *r)
 	(void)r;
 	fz_snap_run = NULL;
 	fz_write_hook = NULL;
+	fz_fail_hook = NULL;
 }
 
 /* Bring the snapshot up to date: copy the marked blocks, or everything. */
@@ -190,6 +311,7 @@ static void snap_take(struct fz_run *r)
 	const size_t nw = sizeof(r->snap_blk) / sizeof(r->snap_blk[0]);
 
 	if (!snap_inc(r) || !r->snap_ok) {
+		fz_settle(r, "a full snapshot");
 		memcpy(r->snap, r->l.arena, r->l.arena_size);
 		memset(r->snap_blk, 0, sizeof(r->snap_blk));
 		r->snap_ok = snap_inc(r);
@@ -400,16 +522,25 @@ void fz_pre(struct fz_run *r)
 	if (r->log && !(r->kb_log_publish && r->ncpl))
 		memset(r->log, 0, r->log_size);
 	/* (once the input is used up, a trap could rewrite nothing more) */
+	r->ncalls++;
 	if (r->df_trap && r->started && !r->broken && r->trap_budget > 0 && !fz_done(&r->in)) {
 		fz_guard_disarm(&r->guard); /* (if an earlier call was guarded) */
+		fz_settle(r, "a trap-mode call");
+		r->lazy = false;
 		memcpy(r->snap, r->l.arena, r->l.arena_size); /* (no incremental snapshot) */
 		trap_setup(r);
 		fz_trap_arm(&r->trap);
 		return;
 	}
+	if (r->snap_check)
+		fz_settle(r, "FZ_SNAP_CHECK");
+	lz_sync(r);
+	if (r->l.arena_size >= FZ_GUARD_MIN)
+		fz_settle(r, "a guarded call");
 	r->guarded = guard_setup(r);
 	if (!r->guarded)
 		snap_take(r);
+	r->lazy = !r->guarded && r->snap_ok && !r->eager;
 }
 
 /* Migration: every guest byte the device wrote must be in a dirty page. */
@@ -444,8 +575,61 @@ static void post_byte(struct fz_run *r, bool may_write, const char *what, size_t
 		 "%s wrote guest RAM outside device areas: arena+%#zx %02x->%02x%s", what, o, b[o],
 		 a[o], may_write ? "" : " (no write allowed)");
 	check_logged(r, a + o, 1, what);
-	if (r->snap_ok)
+	if (r->snap_ok && !r->lazy)
 		snap_mark(r, o, 1); /* the next fz_pre() copies it */
+}
+
+/* The arena part of [@p, @p + @len) as offsets; false if there is none. */
+static bool arena_part(const struct fz_run *r, const uint8_t *p, size_t len, size_t *lo,
+		       size_t *hi)
+{
+	uintptr_t a = (uintptr_t)r->l.arena, e = a + r->l.arena_size;
+	uintptr_t x = (uintptr_t)p, y = x + len;
+
+	if (!p || !len || y < x || y <= a || x >= e)
+		return false;
+	*lo = (x > a ? x : a) - a;
+	*hi = (y < e ? y : e) - a;
+	return true;
+}
+
+/* Deferred call: diff the ranges the device may write (write_allowed() holds
+ * each changed byte to them exactly), leave the rest to fz_settle(). */
+static void post_lazy(struct fz_run *r, bool may_write, const char *what)
+{
+	const uint8_t *p[2] = { r->rg.dev, r->packed ? r->rg.desc : NULL };
+	size_t len[2] = { r->rg.dev_len, r->packed ? r->rg.desc_len : 0 };
+
+	r->lz_n = 0;
+	for (unsigned i = 0; i < 2; i++) {
+		size_t lo, hi;
+
+		if (!arena_part(r, p[i], len[i], &lo, &hi))
+			continue;
+		for (size_t o = fz_next_diff(r->l.arena, r->snap, lo, hi); o < hi;
+		     o = fz_next_diff(r->l.arena, r->snap, o + 1, hi))
+			post_byte(r, may_write, what, o);
+		r->lz_lo[r->lz_n] = lo;
+		r->lz_hi[r->lz_n++] = hi;
+	}
+	if (!r->unsettled++)
+		r->unsettled_first = what;
+}
+
+/* FZ_PLANT_STRAY=N[,desc]: call N of the run stores one byte outside the
+ * device areas, as a buggy device would (a self-test of the write oracle):
+ * the last byte of guest RAM, or with ",desc" the first descriptor's. */
+static void plant_stray(struct fz_run *r)
+{
+	size_t o = r->l.arena_size - 1;
+	size_t lo, hi;
+
+	if (r->plant_desc && arena_part(r, r->rg.desc, r->rg.desc_len, &lo, &hi))
+		o = lo;
+	if (r->ncalls != r->plant_at || write_allowed(r, r->l.arena + o))
+		return;
+	r->l.arena[o] ^= 0x5a;
+	fprintf(stderr, "fz: FZ_PLANT_STRAY: call %u stored arena+%#zx\n", r->ncalls, o);
 }
 
 /**
@@ -463,6 +647,8 @@ void fz_post(struct fz_run *r, bool may_write, const char *what)
 	const uint8_t *a = r->l.arena, *b = r->snap;
 	size_t n = r->l.arena_size, off = 0;
 
+	if (r->plant_at)
+		plant_stray(r);
 	for (unsigned i = 0; i < r->next; i++) {
 		const uint8_t *p = r->ext[i].p, *e = r->ext_snap + off;
 
@@ -496,6 +682,10 @@ void fz_post(struct fz_run *r, bool may_write, const char *what)
 			     o = fz_next_diff(a, b, o + 1, hi))
 				post_byte(r, may_write, what, o);
 		}
+		return;
+	}
+	if (r->lazy) {
+		post_lazy(r, may_write, what);
 		return;
 	}
 	for (size_t o = fz_next_diff(a, b, 0, n); o < n; o = fz_next_diff(a, b, o + 1, n))
@@ -630,8 +820,8 @@ static FZ_NOCOV void touch(struct fz_run *r)
 		if (e > d1)
 			e = d1;
 		if (p < e) {
-			memset(p, 0xa5 ^ (uint8_t)i, (size_t)(e - p));
 			fz_snap_note(p, (size_t)(e - p));
+			memset(p, 0xa5 ^ (uint8_t)i, (size_t)(e - p));
 			if (e > d0 + FZ_BUF_ZONE)
 				outside = true;
 		}
@@ -721,17 +911,51 @@ void fz_check_pop(struct fz_run *r, enum vq_status st)
 	FZ_CHECK(out + in <= UINT32_MAX, "chain total >= 2^32");
 }
 
+/* Deferred pop: only the device ranges its diff covered can differ from the
+ * snapshot (a stray store elsewhere is fz_settle()'s to report), so saving,
+ * restoring and comparing those ranges is the whole replay state.
+ * (@save: copy them to df_after; else restore them from the snapshot.) */
+static void lz_ranges_copy(struct fz_run *r, bool save)
+{
+	for (unsigned i = 0; i < r->lz_n; i++) {
+		size_t lo = r->lz_lo[i], len = r->lz_hi[i] - lo;
+
+		if (save)
+			memcpy(r->df_after + lo, r->l.arena + lo, len);
+		else
+			memcpy(r->l.arena + lo, r->snap + lo, len);
+	}
+}
+
+static bool lz_ranges_equal(const struct fz_run *r)
+{
+	for (unsigned i = 0; i < r->lz_n; i++) {
+		size_t lo = r->lz_lo[i];
+
+		if (memcmp(r->l.arena + lo, r->df_after + lo, r->lz_hi[i] - lo) != 0)
+			return false;
+	}
+	return true;
+}
+
 /* Pop again from the saved state: same result, same memory, same queue. */
 static void replay_pop(struct fz_run *r, enum vq_status st)
 {
 	struct vq_chain c2;
 	enum vq_status st2;
 	unsigned n = (unsigned)r->c.n_out + r->c.n_in;
+	bool lazy = r->lazy;
 
-	memcpy(r->df_after, r->l.arena, r->l.arena_size);
+	if (lazy)
+		lz_ranges_copy(r, true);
+	else
+		memcpy(r->df_after, r->l.arena, r->l.arena_size);
 	ext_copy(r, r->ext_after, true);
 	memcpy(&r->df_vq[1], &r->vq, sizeof(r->vq));
-	memcpy(r->l.arena, r->snap, r->l.arena_size);
+	if (lazy)
+		lz_ranges_copy(r, false);
+	else
+		memcpy(r->l.arena, r->snap, r->l.arena_size);
 	ext_copy(r, r->ext_snap, false);
 	memcpy(&r->vq, &r->df_vq[0], sizeof(r->vq));
 
@@ -746,7 +970,8 @@ static void replay_pop(struct fz_run *r, enum vq_status st)
 		FZ_CHECK(memcmp(c2.iov, r->c.iov, n * sizeof(*c2.iov)) == 0,
 			 "replayed pop: different iovecs");
 	}
-	FZ_CHECK(memcmp(r->l.arena, r->df_after, r->l.arena_size) == 0 &&
+	FZ_CHECK((lazy ? lz_ranges_equal(r)
+		       : memcmp(r->l.arena, r->df_after, r->l.arena_size) == 0) &&
 			 ext_equal(r, r->ext_after),
 		 "replayed pop: different guest writes");
 	FZ_CHECK(memcmp(&r->vq, &r->df_vq[1], sizeof(r->vq)) == 0,
@@ -855,6 +1080,10 @@ static FZ_NOCOV FZ_NOASAN void mutate_after_pop(struct fz_run *r, uint16_t pos0,
 
 	if (!seed)
 		return;
+	/* the incremental snapshot must copy these blocks at the next fz_pre() */
+	fz_snap_note(r->rg.desc, r->rg.desc_len);
+	fz_snap_note(r->rg.drv, r->rg.drv_len);
+	fz_snap_note(r->l.data + FZ_BUF_ZONE, FZ_TAB_ZONE);
 	df_key_init(&key, seed);
 	if (!r->packed) {
 		/* The split table is never device-written: rewrite all of it. */
@@ -867,10 +1096,6 @@ static FZ_NOCOV FZ_NOASAN void mutate_after_pop(struct fz_run *r, uint16_t pos0,
 			df_key_xor(&key, r->rg.desc + 16 * ((pos0 + s) % n), 8);
 	}
 	df_key_xor_zone(&key, r, r->l.data + FZ_BUF_ZONE, FZ_TAB_ZONE);
-	/* the incremental snapshot must copy these blocks at the next fz_pre() */
-	fz_snap_note(r->rg.desc, r->rg.desc_len);
-	fz_snap_note(r->rg.drv, r->rg.drv_len);
-	fz_snap_note(r->l.data + FZ_BUF_ZONE, FZ_TAB_ZONE);
 	fz_set_dirty(r);
 }
 
@@ -1355,8 +1580,8 @@ void fz_do_fresh(struct fz_run *r)
 
 	if (r->started)
 		fz_do_stop(r, &st);
-	memset(r->l.arena, 0, r->l.ring_bytes);
 	fz_snap_note(r->l.arena, r->l.ring_bytes);
+	memset(r->l.arena, 0, r->l.ring_bytes);
 	set_rings(r, &r->cfg0);
 	r->cfg = r->cfg0;
 	r->packed = r->cfg0.fmt == VQ_FMT_PACKED;

@@ -588,6 +588,7 @@ static void put_desc(uint8_t *d, const struct fz_mdesc *m, bool packed, uint16_t
 	uint64_t a = htole64(m->addr);
 	uint32_t l = htole32(m->len);
 
+	fz_snap_note(d, 16);
 	memcpy(d, &a, 8);
 	memcpy(d + 8, &l, 4);
 	if (packed) {
@@ -597,7 +598,6 @@ static void put_desc(uint8_t *d, const struct fz_mdesc *m, bool packed, uint16_t
 		fz_ring_store16(d + 12, m->flags);
 		fz_ring_store16(d + 14, m->next);
 	}
-	fz_snap_note(d, 16);
 }
 
 /* Write the table; true if every byte stayed inside the table zone. */

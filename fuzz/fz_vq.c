@@ -172,12 +172,12 @@ static void op_desc(struct fz_run *r, bool flags_only)
 		uint64_t a = htole64(addr);
 		uint32_t l = htole32(len);
 
+		fz_snap_note(d, 16);
 		memcpy(d, &a, 8);
 		memcpy(d + 8, &l, 4);
 		/* split: flags at 12, next at 14; packed: id at 12, flags at 14 */
 		fz_ring_store16(d + 12, r->packed ? next : flags);
 		fz_ring_store16(d + 14, r->packed ? flags : next);
-		fz_snap_note(d, 16);
 	} else {
 		fz_ring_store16(d + (r->packed ? 14 : 12), flags);
 	}
@@ -209,8 +209,8 @@ static void op_flip(struct fz_run *r)
 
 	if (!x || fz_device_only(r, p))
 		return;
-	*p ^= x;
 	fz_snap_note(p, 1);
+	*p ^= x;
 	fz_note_ring_write(r, p);
 	fz_set_dirty(r);
 }
@@ -463,8 +463,8 @@ static int setup_raw(struct fz_run *r)
 	if (fz_layout_build(&r->l, &r->in, FZ_RAW_RING_BYTES, FZ_LAYOUT_FIXED) ||
 	    alloc_snap(r))
 		return -1;
-	fz_bytes(&r->in, r->l.arena, r->l.arena_size);
 	fz_snap_note(r->l.arena, r->l.arena_size);
+	fz_bytes(&r->in, r->l.arena, r->l.arena_size);
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.fmt = r->packed ? VQ_FMT_PACKED : VQ_FMT_SPLIT;
@@ -711,6 +711,7 @@ int fz_vq_run(const uint8_t *data, size_t size, const struct fz_vq_target *t)
 		if (r->started)
 			fz_do_stop(r, &st);
 	}
+	fz_settle(r, "the end of the input");
 	run_free(r);
 	return 0;
 }

@@ -134,6 +134,20 @@ struct fz_run {
 	uint64_t snap_blk[FZ_GUARD_MIN / 64 / 64];
 	bool snap_ok;       /* snap in sync up to snap_blk */
 	bool snap_check;    /* FZ_SNAP_CHECK */
+	/* Deferred whole-RAM check (plain runs with the incremental snapshot):
+	 * a call's fz_post() diffs only the ranges the device may write; the
+	 * rest of guest RAM, which no call may change, is compared with the
+	 * snapshot before the harness stores into it (fz_snap_note()) and
+	 * once at the end of the input (fz_settle()). */
+	bool lazy;          /* the last call's fz_post() was deferred */
+	bool eager;         /* FZ_EAGER_DIFF: diff all guest RAM after every call */
+	unsigned unsettled; /* deferred calls since the last whole-RAM check */
+	const char *unsettled_first; /* the first of them */
+	unsigned lz_n;      /* device ranges the last call's diff covered ... */
+	size_t lz_lo[2], lz_hi[2]; /* ... (arena offsets), not yet in snap */
+	unsigned ncalls;    /* core calls this run (FZ_PLANT_STRAY) */
+	unsigned plant_at;  /* FZ_PLANT_STRAY: call that stores a stray byte */
+	bool plant_desc;    /* ... into the descriptor table */
 	bool guarded;       /* the last call ran under the write guard */
 	bool in_pop;        /* the call being guarded is vq_pop */
 	struct fz_guard guard;
@@ -200,6 +214,7 @@ void fz_ring_store16(uint8_t *p, uint16_t v);
 void fz_snap_note(const void *p, size_t len);
 void fz_snap_begin(struct fz_run *r);
 void fz_snap_end(struct fz_run *r);
+void fz_settle(struct fz_run *r, const char *at);
 bool fz_in_range(const uint8_t *p, const uint8_t *base, size_t len);
 uint32_t fz_dist(const struct fz_run *r, uint16_t a, bool aw, uint16_t b, bool bw);
 void fz_advance(const struct fz_run *r, uint16_t *pos, bool *wrap, uint32_t by);

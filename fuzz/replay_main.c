@@ -9,7 +9,9 @@
  * every failure is named on stderr.  With no arguments the input is read from
  * stdin.  Prints "N inputs replayed" and exits 0 if all passed, 1 if any
  * failed, 2 if a path cannot be read.  FZ_REPLAY_NOFORK=1 runs inputs in
- * process (for a debugger); FZ_REPLAY_VERBOSE=1 names each input.
+ * process (for a debugger), FZ_REPLAY_REPEAT=N then runs each N times (to
+ * time the harness: fuzz/README.md, Throughput); FZ_REPLAY_VERBOSE=1 names
+ * each input.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -68,7 +70,12 @@ static void run_input(const char *path, const uint8_t *buf, size_t len, struct t
 
 	t->count++;
 	if (getenv("FZ_REPLAY_NOFORK")) {
-		LLVMFuzzerTestOneInput(buf, len);
+		const char *rep = getenv("FZ_REPLAY_REPEAT");
+		unsigned long n = rep ? strtoul(rep, NULL, 0) : 1;
+
+		do /* (FZ_REPLAY_REPEAT: measure the harness's cost per input) */
+			LLVMFuzzerTestOneInput(buf, len);
+		while (--n > 0);
 		return;
 	}
 	fflush(NULL);
