@@ -101,7 +101,7 @@ void fz_set_dirty(struct fz_run *r)
 	r->held = -1;
 	r->post_block = false;
 	for (unsigned i = 0; i < r->nustack; i++)
-		r->ustack[i].has_pend = false;
+		fz_ustack_at(r, i)->has_pend = false;
 }
 
 /* Is packed slot @s between the published used position and the avail position? */
@@ -137,6 +137,8 @@ static bool snap_inc(const struct fz_run *r)
 	return !r->df_trap && r->l.arena_size < FZ_GUARD_MIN;
 }
 
+_Static_assert(FZ_GUARD_MIN / 64 / 64 <= 32, "snap_wsum has a bit per snap_blk word");
+
 static void snap_mark(struct fz_run *r, size_t o, size_t len)
 {
 	size_t last;
@@ -144,18 +146,22 @@ static void snap_mark(struct fz_run *r, size_t o, size_t len)
 	if (o >= r->l.arena_size)
 		return;
 	last = o + len - 1 < r->l.arena_size ? o + len - 1 : r->l.arena_size - 1;
-	for (size_t b = o / 64; b <= last / 64; b++)
+	for (size_t b = o / 64; b <= last / 64; b++) {
 		r->snap_blk[b / 64] |= 1ULL << (b % 64);
+		r->snap_wsum |= 1u << (b / 64);
+	}
 }
 
 /* ---- deferred whole-RAM check ------------------------------------------- */
 
-/* Copy the device ranges the last deferred call's diff covered into the
- * snapshot (that diff checked every changed byte in them). */
+/* Copy what the last deferred call changed in the device ranges into the
+ * snapshot (its diff checked every changed byte there). */
 static void lz_sync(struct fz_run *r)
 {
 	for (unsigned i = 0; i < r->lz_n; i++)
-		memcpy(r->snap + r->lz_lo[i], r->l.arena + r->lz_lo[i], r->lz_hi[i] - r->lz_lo[i]);
+		if (r->lz_chi[i])
+			memcpy(r->snap + r->lz_clo[i], r->l.arena + r->lz_clo[i],
+			       r->lz_chi[i] - r->lz_clo[i]);
 	r->lz_n = 0;
 }
 
@@ -308,16 +314,16 @@ void fz_snap_end(struct fz_run *r)
 /* Bring the snapshot up to date: copy the marked blocks, or everything. */
 static void snap_take(struct fz_run *r)
 {
-	const size_t nw = sizeof(r->snap_blk) / sizeof(r->snap_blk[0]);
-
 	if (!snap_inc(r) || !r->snap_ok) {
 		fz_settle(r, "a full snapshot");
 		memcpy(r->snap, r->l.arena, r->l.arena_size);
 		memset(r->snap_blk, 0, sizeof(r->snap_blk));
+		r->snap_wsum = 0;
 		r->snap_ok = snap_inc(r);
 		return;
 	}
-	for (size_t w = 0; w < nw; w++) {
+	for (uint32_t ws = r->snap_wsum; ws; ws &= ws - 1) { /* words with marks */
+		size_t w = (size_t)__builtin_ctz(ws);
 		uint64_t m = r->snap_blk[w];
 
 		while (m) {
@@ -335,6 +341,7 @@ static void snap_take(struct fz_run *r)
 		}
 		r->snap_blk[w] = 0;
 	}
+	r->snap_wsum = 0;
 	if (r->snap_check && memcmp(r->snap, r->l.arena, r->l.arena_size) != 0) {
 		size_t o = 0;
 
@@ -602,15 +609,21 @@ static void post_lazy(struct fz_run *r, bool may_write, const char *what)
 
 	r->lz_n = 0;
 	for (unsigned i = 0; i < 2; i++) {
-		size_t lo, hi;
+		size_t lo, hi, first = 0, end = 0;
 
 		if (!arena_part(r, p[i], len[i], &lo, &hi))
 			continue;
 		for (size_t o = fz_next_diff(r->l.arena, r->snap, lo, hi); o < hi;
-		     o = fz_next_diff(r->l.arena, r->snap, o + 1, hi))
+		     o = fz_next_diff(r->l.arena, r->snap, o + 1, hi)) {
 			post_byte(r, may_write, what, o);
+			if (!end)
+				first = o;
+			end = o + 1;
+		}
 		r->lz_lo[r->lz_n] = lo;
-		r->lz_hi[r->lz_n++] = hi;
+		r->lz_hi[r->lz_n] = hi;
+		r->lz_clo[r->lz_n] = first;
+		r->lz_chi[r->lz_n++] = end;
 	}
 	if (!r->unsettled++)
 		r->unsettled_first = what;
@@ -1112,11 +1125,11 @@ static void fl_add(struct fz_run *r)
 		r->fl_nout[i] = r->c.n_out;
 		r->fl_nin[i] = r->c.n_in;
 	}
-	if (r->nustack == FZ_USTACK) {
-		memmove(r->ustack, r->ustack + 1, (FZ_USTACK - 1) * sizeof(r->ustack[0]));
+	if (r->nustack == FZ_USTACK) { /* forget the oldest */
+		r->ubase = (r->ubase + 1) % FZ_USTACK;
 		r->nustack--;
 	}
-	u = &r->ustack[r->nustack++];
+	u = fz_ustack_at(r, r->nustack++);
 	u->id = r->c.id;
 	u->nslots = r->c.nslots;
 	u->has_pend = r->last_valid;
@@ -1143,9 +1156,8 @@ void fz_fl_del(struct fz_run *r, unsigned i)
 static void ustack_cut(struct fz_run *r, uint16_t id)
 {
 	for (unsigned i = r->nustack; i-- > 0;) {
-		if (r->ustack[i].id == id) {
-			memmove(r->ustack, r->ustack + i + 1,
-				(r->nustack - i - 1) * sizeof(r->ustack[0]));
+		if (fz_ustack_at(r, i)->id == id) {
+			r->ubase = (r->ubase + i + 1) % FZ_USTACK; /* drop the oldest i + 1 */
 			r->nustack -= i + 1;
 			return;
 		}

@@ -345,7 +345,7 @@ static void tables_overwritten(struct fz_run *r)
 	if (r->p_n)
 		fz_set_dirty(r);
 	for (unsigned i = 0; i < r->nustack; i++)
-		r->ustack[i].has_pend = false;
+		fz_ustack_at(r, i)->has_pend = false;
 }
 
 /* Any new table may land on a straddling (FZ_TW_IND_CROSS) table, which the
@@ -353,8 +353,8 @@ static void tables_overwritten(struct fz_run *r)
 static void table_written(struct fz_run *r)
 {
 	for (unsigned i = 0; i < r->nustack; i++)
-		if (r->ustack[i].pend.xtab)
-			r->ustack[i].has_pend = false;
+		if (fz_ustack_at(r, i)->pend.xtab)
+			fz_ustack_at(r, i)->has_pend = false;
 }
 
 /* Does [@gpa, @gpa + @len) map exactly onto table-zone bytes [@off, @off + @len)? */

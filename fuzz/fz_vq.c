@@ -102,7 +102,7 @@ static void op_unpop(struct fz_run *r)
 
 	if (!r->nustack)
 		return;
-	u = r->ustack[--r->nustack];
+	u = *fz_ustack_at(r, --r->nustack);
 	vq_chain_init(&c, NULL, 0);
 	c.id = u.id;
 	c.nslots = u.nslots;
@@ -596,10 +596,12 @@ static void run_free(struct fz_run *r)
 }
 
 /*
- * The run state (about 45 KiB, mostly expectation pools) and the two iovec
- * arrays are allocated once per process and reused: zeroed at the start of
- * every run, so nothing carries over, but the fuzzer no longer pays fresh
- * (quarantined) heap pages for them on every input.  The same holds for the
+ * The run state (about 8 KiB) and the two iovec arrays are allocated once
+ * per process and reused: zeroed at the start of every run, so nothing
+ * carries over, but the fuzzer no longer pays fresh (quarantined) heap pages
+ * for them on every input.  The expectation pool and the vq_unpop ring (42
+ * KiB) are kept without zeroing: an entry is initialised when it is taken
+ * (pool_get(), fl_add()) and only taken entries are read.  The same holds for the
  * buffers a run sizes by guest RAM or queue size (snapshot, DF_POST copies,
  * in-flight / FIFO / owner / link / completion arrays: their contents are
  * (re)initialised before use, see ensure_capacity()) and for the two
@@ -619,6 +621,18 @@ static struct fz_run *run_alloc(void)
 			return NULL;
 		r->efd_call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		r->efd_err = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		/* (entries are initialised when taken: pool_get(), fl_add()) */
+		r->pool = malloc(FZ_POOL * sizeof(*r->pool));
+		r->ustack = malloc(FZ_USTACK * sizeof(*r->ustack));
+		if (!r->pool || !r->ustack) {
+			free(r->pool);
+			free(r->ustack);
+			close(r->efd_call);
+			close(r->efd_err);
+			free(r);
+			fz_run_mem = NULL;
+			return NULL;
+		}
 	}
 	for (unsigned i = 0; i < 2; i++)
 		if (!fz_iov_mem[i])
@@ -642,6 +656,8 @@ static struct fz_run *run_alloc(void)
 	r->cap_alloc = keep.cap_alloc;
 	r->cpl = keep.cpl;
 	r->cpl_cap = keep.cpl_cap;
+	r->pool = keep.pool;
+	r->ustack = keep.ustack;
 	/* nothing signalled from an earlier run */
 	if (r->efd_call >= 0 && read(r->efd_call, &cnt, sizeof(cnt)) < 0)
 		cnt = 0;

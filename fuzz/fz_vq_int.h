@@ -118,8 +118,8 @@ struct fz_run {
 	uint16_t *fl_nin;
 
 	/* vq_unpop candidates and the FIFO entry of the last pop */
-	struct fz_popped ustack[FZ_USTACK];
-	unsigned nustack;
+	struct fz_popped *ustack; /* FZ_USTACK, a ring: fz_ustack_at() (kept) */
+	unsigned ubase, nustack;
 	bool last_valid;
 	struct fz_pend last_pend;
 	struct fz_expect last_exp;
@@ -132,6 +132,7 @@ struct fz_run {
 	 * by the device in the last call (fz_post()).  FZ_SNAP_CHECK=1 verifies
 	 * it against a full copy at every fz_pre(). */
 	uint64_t snap_blk[FZ_GUARD_MIN / 64 / 64];
+	uint32_t snap_wsum; /* bit w: snap_blk[w] != 0 */
 	bool snap_ok;       /* snap in sync up to snap_blk */
 	bool snap_check;    /* FZ_SNAP_CHECK */
 	/* Deferred whole-RAM check (plain runs with the incremental snapshot):
@@ -144,7 +145,9 @@ struct fz_run {
 	unsigned unsettled; /* deferred calls since the last whole-RAM check */
 	const char *unsettled_first; /* the first of them */
 	unsigned lz_n;      /* device ranges the last call's diff covered ... */
-	size_t lz_lo[2], lz_hi[2]; /* ... (arena offsets), not yet in snap */
+	size_t lz_lo[2], lz_hi[2]; /* ... (arena offsets) ... */
+	size_t lz_clo[2], lz_chi[2]; /* ... and the span it changed (chi 0:
+				      * none), not yet copied into snap */
 	unsigned ncalls;    /* core calls this run (FZ_PLANT_STRAY) */
 	unsigned plant_at;  /* FZ_PLANT_STRAY: call that stores a stray byte */
 	bool plant_desc;    /* ... into the descriptor table */
@@ -188,7 +191,7 @@ struct fz_run {
 	size_t tab_cur;
 	struct fz_pend *pend; /* FIFO of chains posted and not yet popped */
 	unsigned p_head, p_n, p_pub;
-	struct fz_expect pool[FZ_POOL];
+	struct fz_expect *pool; /* FZ_POOL entries, kept across runs */
 	uint64_t pool_busy;
 
 	/* Rings a tampered restart placed outside the arena (in the huge
@@ -211,6 +214,12 @@ struct fz_run {
 /* fz_call.c: helpers */
 uint16_t fz_ring_load16(const uint8_t *p);
 void fz_ring_store16(uint8_t *p, uint16_t v);
+/* The @i-th oldest vq_unpop candidate (0 <= @i < nustack). */
+static inline struct fz_popped *fz_ustack_at(struct fz_run *r, unsigned i)
+{
+	return &r->ustack[(r->ubase + i) % FZ_USTACK];
+}
+
 void fz_snap_note(const void *p, size_t len);
 void fz_snap_begin(struct fz_run *r);
 void fz_snap_end(struct fz_run *r);
