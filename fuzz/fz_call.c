@@ -189,20 +189,22 @@ static size_t lz_scan(struct fz_run *r, size_t o, size_t len)
 	size_t n = r->l.arena_size, end = o + len < n ? o + len : n;
 
 	lz_sync(r);
-	for (size_t blk = o / 64; blk * 64 < end; blk++) {
-		size_t lo = blk * 64, hi = lo + 64 < n ? lo + 64 : n, d;
-		uint64_t m = r->snap_blk[blk / 64];
+	/* runs of unmarked blocks, one diff each (marked blocks were stored by
+	 * the harness since the last call) */
+	for (size_t blk = o / 64, bend = (end + 63) / 64; blk < bend;) {
+		uint64_t m = r->snap_blk[blk / 64] >> (blk % 64);
+		size_t left = 64 - blk % 64, run, lo, hi, d;
 
-		if (!m && blk % 64 == 0 && lo + 4096 <= end) {
-			/* a whole unmarked 4 KiB word: one diff */
-			d = fz_next_diff(a, b, lo, lo + 4096);
-			if (d < lo + 4096)
-				return d;
-			blk += 63;
+		if (m & 1) { /* skip the marked run */
+			run = ~m ? (size_t)__builtin_ctzll(~m) : left;
+			blk += run < left ? run : left;
 			continue;
 		}
-		if (m & (1ULL << (blk % 64)))
-			continue; /* (stored by the harness since the last call) */
+		run = m ? (size_t)__builtin_ctzll(m) : left;
+		lo = blk * 64;
+		blk = blk + run < bend ? blk + run : bend;
+		/* (whole blocks: a marked block's snapshot is replaced whole) */
+		hi = blk * 64 < n ? blk * 64 : n;
 		d = fz_next_diff(a, b, lo, hi);
 		if (d < hi)
 			return d;
@@ -1026,6 +1028,17 @@ static FZ_NOCOV FZ_NOASAN void df_key_xor(struct df_key *key, uint8_t *p, size_t
 	size_t i = 0;
 	uint64_t w, k;
 
+	if (len >= 2 * DF_KEY_PERIOD) {
+		/* whole periods: the key rotated to the phase, 64 bytes a step
+		 * (the phase is the same at every step) */
+		uint8_t rot[DF_KEY_PERIOD];
+
+		for (unsigned j = 0; j < DF_KEY_PERIOD; j++)
+			rot[j] = key->k[(ph + j) % DF_KEY_PERIOD];
+		for (; i + DF_KEY_PERIOD <= len; i += DF_KEY_PERIOD)
+			for (unsigned j = 0; j < DF_KEY_PERIOD; j++)
+				p[i + j] ^= rot[j];
+	}
 	for (; i + 8 <= len; i += 8, ph = (ph + 8) % DF_KEY_PERIOD) {
 		memcpy(&w, p + i, 8);
 		memcpy(&k, key->k + ph, 8);
