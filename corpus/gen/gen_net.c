@@ -1554,6 +1554,56 @@ static void gen_vnet(void)
 	vo_run(&g, 1, 8);
 	u8(&g, VO_DRAIN);
 	emit(t, "tx-ring-disabled-discards", &g);
+
+	/* every ring stopped by GET_VRING_BASE, then the data path run on
+	 * each: net_rx_run / net_tx_run / net_ctrl_run refuse (-EINVAL) and
+	 * touch nothing; a kick restarts RX */
+	START(base | F_CTRL, 8, VO_C_CTRL_ALL);
+	vo_post_rx(&g, SH_NB(1), 1600);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_ctrl(&g, 0, 0, (const uint8_t *)"\x01", 1, 1 << 2);
+	for (unsigned r = 0; r < 3; r++) {
+		vo_vu(&g, VV_GET_BASE);
+		u8(&g, r);
+	}
+	vo_inject(&g, IN_ORDINARY, 100, &H0, 1);
+	for (unsigned r = 0; r < 3; r++)
+		vo_run(&g, r, 8);
+	vo_vu(&g, VV_KICK);
+	u8(&g, 0);
+	vo_run(&g, 0, 8);
+	emit(t, "data-path-on-stopped-rings", &g);
+
+	/* the control queue configured and stopped, SET_FEATURES without
+	 * CTRL_VQ, then a kick on its old index 2: vhost-user asks the device
+	 * to start a ring the new features do not define, vnet_queue_start
+	 * refuses (-EINVAL); TX, kicked again, still runs */
+	START(base | F_CTRL, 8, VO_C_CTRL_ALL);
+	for (unsigned r = 0; r < 3; r++) {
+		vo_vu(&g, VV_GET_BASE);
+		u8(&g, r);
+	}
+	vo_vu(&g, VV_FEATURES);
+	u16(&g, base);
+	u8(&g, 0);
+	vo_vu(&g, VV_KICK);
+	u8(&g, 2);
+	vo_vu(&g, VV_KICK);
+	u8(&g, 1);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_run(&g, 1, 8);
+	u8(&g, VO_DRAIN);
+	emit(t, "ctrl-ring-kicked-after-ctrl-vq-dropped", &g);
+
+	/* a control command whose only readable descriptor the guest shrinks
+	 * to length 0 after posting (descriptor 0 of the control ring, len
+	 * 1 -> 0): the chain has no readable iovec, only the ack buffer; the
+	 * device reads no class byte and acks VIRTIO_NET_ERR */
+	START(base | F_CTRL, 8, VO_C_CTRL_ALL);
+	vo_ctrl(&g, 0, 0, NULL, 0, 0x40 | (1 << 2));
+	vo_flip(&g, 2u * 12288u + 8u, 0x01);
+	vo_run(&g, 2, 8);
+	emit(t, "ctrl-readable-part-empty", &g);
 #undef START
 }
 
