@@ -1088,7 +1088,8 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 				if (n->trace)
 					fprintf(stderr,
 						"net: ctrl class %u cmd %u (%u bytes): ack %u\n",
-						cmd[0], cmd[1], c->out_bytes, ack);
+						c->out_bytes ? cmd[0] : 0,
+						c->out_bytes > 1 ? cmd[1] : 0, c->out_bytes, ack);
 				n->ctrl_ok += want == FZ_CTRL_OK;
 				n->ctrl_err += want != FZ_CTRL_OK;
 			}
