@@ -1010,8 +1010,23 @@ enum {
 	VO_EVENT,
 	VO_SNDBUF,
 	VO_CLOSE,
-	VO_RECONNECT
+	VO_RECONNECT,
+	VO_MISUSE /* only with MISC_MISUSE */
 };
+/* VO_MISUSE kinds (enum vo_mis) */
+enum {
+	VM_FEATURES_RUNNING,
+	VM_FEATURES_UNOFFERED,
+	VM_START_UNDEFINED,
+	VM_START_WRONG_FMT,
+	VM_START_NO_FEATURES,
+	VM_STOP_UNDEFINED,
+	VM_INIT_BAD_PARAMS
+};
+/* engine header misc bits of vnet_ops */
+#define MISC_TWO_PAIRS 0x04
+#define MISC_MQ 0x08
+#define MISC_MISUSE 0x10
 enum {
 	VV_GET_BASE,
 	VV_KICK,
@@ -1076,6 +1091,13 @@ static void vo_inject(struct gen *g, unsigned lmode, unsigned lop, const struct 
 
 	inject(g, lmode, lop, h, cnt);
 	g->b[at] = VO_INJECT;
+}
+
+static void vo_misuse(struct gen *g, unsigned kind, unsigned sel)
+{
+	u8(g, VO_MISUSE);
+	u8(g, kind);
+	u8(g, sel);
 }
 
 static void vo_vu(struct gen *g, unsigned kind)
@@ -1604,6 +1626,62 @@ static void gen_vnet(void)
 	vo_flip(&g, 2u * 12288u + 8u, 0x01);
 	vo_run(&g, 2, 8);
 	emit(t, "ctrl-readable-part-empty", &g);
+
+	/* MISC_MISUSE: the vnet API misused next to the vhost-user server:
+	 * a ring start before features, vnet_init with each kind of bad
+	 * parameter (then vnet_destroy of the refused device), SET_FEATURES
+	 * with a feature never offered; after set-up, SET_FEATURES while the
+	 * control queue, then RX, then only TX runs (-EBUSY), starts of an
+	 * undefined index and with the wrong ring format, a stop of an
+	 * undefined index; then the rings restart and carry traffic */
+	g.n = 0;
+	head(&g, base | F_CTRL, 8, BE_ALL, MISC_MISUSE);
+	u8(&g, VO_C_CTRL_ALL);
+	vo_misuse(&g, VM_START_NO_FEATURES, 0);
+	for (unsigned k = 0; k < 5; k++)
+		vo_misuse(&g, VM_INIT_BAD_PARAMS, k);
+	vo_misuse(&g, VM_FEATURES_UNOFFERED, 0);
+	u8(&g, VO_SETUP);
+	vo_misuse(&g, VM_FEATURES_RUNNING, 0);
+	vo_misuse(&g, VM_FEATURES_UNOFFERED, 0);
+	vo_misuse(&g, VM_START_UNDEFINED, 0);
+	vo_misuse(&g, VM_START_UNDEFINED, 3);
+	vo_misuse(&g, VM_START_WRONG_FMT, 0);
+	vo_misuse(&g, VM_STOP_UNDEFINED, 1);
+	for (unsigned r = 0; r < 3; r++) {
+		vo_vu(&g, VV_GET_BASE);
+		u8(&g, (r + 2) % 3); /* control queue, then RX, then TX */
+		vo_misuse(&g, VM_FEATURES_RUNNING, 0);
+	}
+	vo_misuse(&g, VM_FEATURES_UNOFFERED, 0);
+	for (unsigned r = 0; r < 3; r++) {
+		vo_vu(&g, VV_KICK);
+		u8(&g, r);
+	}
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_run(&g, 1, 8);
+	u8(&g, VO_DRAIN);
+	vo_post_rx(&g, SH_NB(1), 1600);
+	vo_inject(&g, IN_ORDINARY, 100, &H0, 1);
+	vo_run(&g, 0, 8);
+	vo_ctrl(&g, 0, 0, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_run(&g, 2, 8);
+	emit(t, "misuse-vnet-api", &g);
+
+	/* the same with two queue pairs and MQ (the control queue at 4),
+	 * packed rings */
+	g.n = 0;
+	head(&g, base | F_CTRL | F_PACKED, 8, BE_ALL, MISC_MISUSE | MISC_TWO_PAIRS | MISC_MQ);
+	u8(&g, VO_C_PROTO | VO_C_CTRL_ALL);
+	u8(&g, VO_SETUP);
+	vo_misuse(&g, VM_START_UNDEFINED, 0);
+	vo_misuse(&g, VM_START_WRONG_FMT, 0);
+	vo_misuse(&g, VM_STOP_UNDEFINED, 2);
+	vo_misuse(&g, VM_FEATURES_RUNNING, 0);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_run(&g, 1, 8);
+	u8(&g, VO_DRAIN);
+	emit(t, "misuse-vnet-api-mq", &g);
 #undef START
 }
 
