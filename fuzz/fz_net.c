@@ -660,6 +660,46 @@ void fz_net_tap_close(struct fz_net *n)
 	n->tap_peer = -1;
 }
 
+/*
+ * fault_readv() - the socket twin's readv, failing once when a fault is armed
+ * (FZ_NET_MISC_FAULTS), with a TAP's errors: a frame error (the kernel frees
+ * the frame it failed to copy: tun_do_read) consumes the next datagram, a
+ * hard error (EIO, EBADFD) consumes nothing.  With nothing queued it reads
+ * as the socket does and the fault stays armed.
+ */
+static ssize_t fault_readv(struct net_backend *be, const struct iovec *iov, unsigned cnt)
+{
+	struct fz_net *n = be->priv;
+	int err = n->fault;
+	uint8_t b;
+	ssize_t r;
+
+	if (!err)
+		return n->sock_ops->readv(be, iov, cnt);
+	if (err == EIO || err == EBADFD) {
+		n->fault = 0;
+		n->fault_hit = err;
+		return -err;
+	}
+	r = recv(be->fd, &b, 1, MSG_DONTWAIT | MSG_TRUNC); /* the whole datagram */
+	if (r <= 0)
+		return n->sock_ops->readv(be, iov, cnt); /* -EAGAIN, or EOF */
+	n->fault = 0;
+	n->fault_hit = err;
+	n->fault_frames++;
+	if (n->trace)
+		fprintf(stderr, "net: fake TAP dropped a %zd-byte frame: error %d\n", r, err);
+	return -err;
+}
+
+/* FZ_NOP_FAULT: u8 kind (% 7): arm the next read's error. */
+static void op_fault(struct fz_net *n)
+{
+	static const int errs[7] = { EFAULT, EINVAL, EMSGSIZE, ENOBUFS, ENOMEM, EIO, EBADFD };
+
+	n->fault = errs[fz_u8(&n->in) % 7];
+}
+
 void fz_net_op_sndbuf(struct fz_net *n)
 {
 	static const int sz[8] = { 1, 2048, 4096, 8192, 16384, 32768, 65536, 212992 };
@@ -947,10 +987,21 @@ void fz_net_run_rx(struct fz_net *n, unsigned budget)
 		return;
 	}
 	(void)took_signal(q->call_fd);
+	n->fault_hit = 0;
 	fz_net_pre(n);
 	r = net_rx_run(qp, budget);
 	post_diff(n, q, true, "net_rx_run");
 	fz_nq_collect(n, q);
+	if (n->fault_hit == EIO || n->fault_hit == EBADFD) {
+		/* the backend is unusable: the run stops there, keeps every
+		 * reserved chain, and reports the error (as the call's result
+		 * when it completed nothing) */
+		FZ_CHECK(qp->rx_wait == NET_WAIT_BACKEND_ERR && qp->rx_err == n->fault_hit &&
+				 r == (q->ncpl ? (int)q->ncpl : -n->fault_hit),
+			 "read error %d: net_rx_run returned %d (wait %d, rx_err %d, %u "
+			 "completions)",
+			 n->fault_hit, r, qp->rx_wait, qp->rx_err, q->ncpl);
+	}
 	if (n->trace) {
 		fprintf(stderr,
 			"net: rx_run(%u) -> %d, %u completions, wait %d, pending %zu, bad "
@@ -1635,6 +1686,17 @@ int fz_net_init(struct fz_net *n, const uint8_t *data, size_t size, enum fz_net_
 	FZ_CHECK(!fcntl(n->tap_peer, F_SETFL, O_NONBLOCK), "O_NONBLOCK");
 	r = tap_adopt_socket(&n->be, sv[1], besel & NET_OFF_ALL);
 	FZ_CHECK(r == 0, "tap_adopt_socket: %d", r);
+	n->faults = mode == FZ_NM_RX && !memfd && (misc & FZ_NET_MISC_FAULTS);
+	if (n->faults) {
+		static struct net_backend_ops fault_ops;
+
+		n->sock_ops = n->be.ops;
+		fault_ops = *n->be.ops;
+		fault_ops.name = "sock+faults";
+		fault_ops.readv = fault_readv;
+		n->be.ops = &fault_ops;
+		n->be.priv = n;
+	}
 	{
 		static const int sz[8] = { 0, 1, 4096, 8192, 16384, 32768, 65536, 0 };
 		int v = sz[besel >> 5];
@@ -1693,6 +1755,12 @@ static void rx_reconcile(struct fz_net *n)
 			break;
 		left++;
 	}
+	/* every frame error comes from the fake TAP (the socket has none) */
+	if (n->faults)
+		FZ_CHECK(s->drops[NET_DROP_BACKEND] == n->fault_frames,
+			 "rx backend drops %llu, the fake TAP dropped %llu frames",
+			 (unsigned long long)s->drops[NET_DROP_BACKEND],
+			 (unsigned long long)n->fault_frames);
 	if (n->rx_wild || n->q[FZ_NR_RX].dirty)
 		return;
 	rest = n->nrxf - n->rxf_head;
@@ -1832,7 +1900,7 @@ void fz_net_run_ops(struct fz_net *n, enum fz_net_mode mode)
 	struct fz_nq *q = &n->q[mode == FZ_NM_TX ? FZ_NR_TX : FZ_NR_RX];
 
 	for (n->ops = 0; n->ops < FZ_NET_MAX_OPS && !fz_done(&n->in); n->ops++) {
-		uint8_t op = fz_u8(&n->in) % FZ_NOP__COUNT;
+		uint8_t op = fz_u8(&n->in) % (n->faults ? FZ_NOP__COUNT : FZ_NOP__PLAIN);
 
 		if (n->trace)
 			fprintf(stderr, "net: op %u at %zu\n", op, n->in.pos - 1);
@@ -1873,8 +1941,11 @@ void fz_net_run_ops(struct fz_net *n, enum fz_net_mode mode)
 					 "restart from the saved state refused");
 			}
 			break;
-		default:
+		case FZ_NOP_EVENT:
 			fz_net_op_event(n, q);
+			break;
+		default:
+			op_fault(n);
 			break;
 		}
 	}

@@ -329,6 +329,12 @@ struct fz_net {
 	int tap_peer; /* harness end of the fake TAP, -1 once closed */
 	int tap_be; /* backend end (owned by @be) */
 	bool tap_closed;
+	/* FZ_NET_MISC_FAULTS: @be reads through fz_net.c's fault_readv */
+	bool faults;
+	const struct net_backend_ops *sock_ops; /* the socket twin's own ops */
+	int fault; /* errno the next read fails with, 0 none */
+	int fault_hit; /* errno a read failed with during the current call, 0 none */
+	uint64_t fault_frames; /* frames the fake TAP dropped on a frame error */
 
 	struct fz_nq q[FZ_NR__COUNT];
 
@@ -388,8 +394,17 @@ enum fz_nop {
 	FZ_NOP_FLIP, /* u16 offset, u8 xor, u8 len: guest writes buffer bytes */
 	FZ_NOP_RESTART, /* vnet_queue_stop + vnet_queue_start from the saved state */
 	FZ_NOP_EVENT, /* u8 which, u16 value: driver notification suppression */
+	FZ_NOP_FAULT, /* FZ_NET_MISC_FAULTS: u8 kind: the fake TAP's next read fails */
 	FZ_NOP__COUNT
 };
+#define FZ_NOP__PLAIN FZ_NOP_FAULT /* op modulus without FZ_NET_MISC_FAULTS */
+
+/* Engine header misc bit, net_rx only: the fake TAP fails a read on request
+ * (FZ_NOP_FAULT), as a TAP does: a frame error (EFAULT, EINVAL, EMSGSIZE,
+ * ENOBUFS, ENOMEM) costs the frame it was reading, EIO / EBADFD (a detached
+ * queue) none.  Behind a bit so that no input written before it changes
+ * meaning; vnet_ops uses bit 0x10. */
+#define FZ_NET_MISC_FAULTS 0x20
 
 /* POST tweak byte (value % FZ_NT__COUNT): at most one defect per chain. */
 enum fz_ntweak {

@@ -152,8 +152,14 @@ enum {
 	OP_CLOSE,
 	OP_FLIP,
 	OP_RESTART,
-	OP_EVENT
+	OP_EVENT,
+	OP_FAULT /* only with MISC_FAULTS */
 };
+
+/* engine header misc bit of net_rx: the fake TAP fails reads on request */
+#define MISC_FAULTS 0x20
+/* FZ_NOP_FAULT kinds */
+enum { FL_EFAULT, FL_EINVAL, FL_EMSGSIZE, FL_ENOBUFS, FL_ENOMEM, FL_EIO, FL_EBADFD };
 
 /* tweaks (enum fz_ntweak) */
 enum {
@@ -992,6 +998,54 @@ static void gen_rx(void)
 	inject(&g, IN_ORDINARY, 100, &H0, 1);
 	run(&g, 8);
 	emit(t, "direct-read-header-refused", &g);
+
+	/* MISC_FAULTS: the fake TAP fails reads as a TAP does.  Each frame
+	 * error (EFAULT, EINVAL, EMSGSIZE, ENOBUFS, ENOMEM) costs the frame
+	 * being read, counted as a backend drop, the next frame is delivered
+	 * into the same buffer */
+	g.n = 0;
+	head(&g, v1 | F_MRG, 8, BE_ALL, MISC_FAULTS);
+	for (unsigned k = FL_EFAULT; k <= FL_ENOMEM; k++) {
+		post_rx(&g, SH_NB(1), TW_NONE, 1600, 0);
+		inject(&g, IN_ORDINARY, 100 + k, &H0, 2);
+		op(&g, OP_FAULT);
+		u8(&g, k);
+		run(&g, 8);
+	}
+	emit(t, "tap-frame-errors", &g);
+
+	/* ... also when the frame was being read straight into a maximal
+	 * reservation (zero-copy path) */
+	g.n = 0;
+	head(&g, v1, 4, BE_ALL, MISC_FAULTS);
+	post_rx(&g, SH_NB(4) | SH_BULK, TW_NONE, 65562 - 65536, SP_EVEN | SP_BIG);
+	op(&g, OP_FAULT);
+	u8(&g, FL_ENOBUFS);
+	inject(&g, IN_MAX, 0, &H0, 1);
+	inject(&g, IN_ORDINARY, 100, &H0, 1);
+	run(&g, 4);
+	emit(t, "tap-frame-error-direct-read", &g);
+
+	/* a hard read error (EIO, then EBADFD: a detached TAP queue) stops the
+	 * run with the error and keeps every reserved chain: nothing returned,
+	 * the frame still queued is delivered by the next run; once after a
+	 * refused chain was already returned in the same run */
+	g.n = 0;
+	head(&g, v1, 8, BE_ALL, MISC_FAULTS);
+	post_rx(&g, SH_NB(1), TW_NONE, 1600, 0);
+	inject(&g, IN_ORDINARY, 100, &H0, 1);
+	op(&g, OP_FAULT);
+	u8(&g, FL_EIO);
+	run(&g, 8);
+	run(&g, 8);
+	post_rx(&g, SH_NB(2), TW_WRITABLE, 1600, 0);
+	post_rx(&g, SH_NB(1), TW_NONE, 1600, 0);
+	inject(&g, IN_ORDINARY, 200, &H0, 1);
+	op(&g, OP_FAULT);
+	u8(&g, FL_EBADFD);
+	run(&g, 8);
+	run(&g, 8);
+	emit(t, "tap-read-error-keeps-buffers", &g);
 #undef START
 }
 
