@@ -152,12 +152,7 @@ static bool write_ok(const struct fz_net *n, const struct fz_nq *q, bool bufs, c
 			continue;
 		if (!bufs && qq->role != FZ_NR_TX) {
 			/* ring areas only */
-			if (p >= qq->dev && p < qq->dev + qq->dev_len) {
-				*end = qq->dev + qq->dev_len;
-				return true;
-			}
-			if (qq->packed && p >= qq->desc && p < qq->desc + qq->desc_len &&
-			    fz_nq_write_ok(n, qq, p, end))
+			if (fz_nq_ring_write_ok(n, qq, p, end))
 				return true;
 			continue;
 		}

@@ -591,6 +591,11 @@ bool fz_nq_room(const struct fz_nq *q, unsigned nd);
  */
 void fz_nq_check_unconsumed(const struct fz_nq *q, const struct vq_state *st);
 
+/* May a call that writes ring areas only (start, stop, vhost-user message)
+ * write host byte @p (arena) of @q's rings? */
+bool fz_nq_ring_write_ok(const struct fz_net *n, const struct fz_nq *q, const uint8_t *p,
+			const uint8_t **end);
+
 /* Is host byte @p (arena) a place the device may write during a call on @q? */
 bool fz_nq_write_ok(const struct fz_net *n, const struct fz_nq *q, const uint8_t *p,
 		    const uint8_t **end);
