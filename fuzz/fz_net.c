@@ -669,8 +669,11 @@ static ssize_t fault_readv(struct net_backend *be, const struct iovec *iov, unsi
 	uint8_t b;
 	ssize_t r;
 
-	if (!err)
-		return n->sock_ops->readv(be, iov, cnt);
+	if (!err) {
+		r = n->sock_ops->readv(be, iov, cnt);
+		n->tap_reads += r > 0;
+		return r;
+	}
 	if (err == EIO || err == EBADFD) {
 		n->fault = 0;
 		n->fault_hit = err;
@@ -679,6 +682,13 @@ static ssize_t fault_readv(struct net_backend *be, const struct iovec *iov, unsi
 	r = recv(be->fd, &b, 1, MSG_DONTWAIT | MSG_TRUNC); /* the whole datagram */
 	if (r <= 0)
 		return n->sock_ops->readv(be, iov, cnt); /* -EAGAIN, or EOF */
+	/* datagrams leave in the order the harness queued them: this is the
+	 * (tap_reads)th frame of the session (rxf_push) */
+	FZ_CHECK(n->tap_reads >= n->rxf_base && n->tap_reads - n->rxf_base < n->nrxf,
+		 "fake TAP read frame %llu, frames %llu..%llu queued",
+		 (unsigned long long)n->tap_reads, (unsigned long long)n->rxf_base,
+		 (unsigned long long)(n->rxf_base + n->nrxf));
+	n->rxf[n->tap_reads++ - n->rxf_base].tap_drop = true;
 	n->fault = 0;
 	n->fault_hit = err;
 	n->fault_frames++;
@@ -707,8 +717,10 @@ void fz_net_op_sndbuf(struct fz_net *n)
 
 static void rxf_push(struct fz_net *n, const struct fz_frame *f)
 {
-	if (n->rxf_head == n->nrxf)
+	if (n->rxf_head == n->nrxf) {
+		n->rxf_base += n->nrxf;
 		n->rxf_head = n->nrxf = 0;
+	}
 	if (n->nrxf == n->rxf_cap) {
 		unsigned cap = n->rxf_cap ? 2 * n->rxf_cap : 64;
 		struct fz_frame *p = realloc(n->rxf, cap * sizeof(*p));
@@ -855,7 +867,7 @@ static bool later_twin(struct fz_net *n, const uint8_t *p, size_t len, unsigned 
 		uint8_t w2[NET_HDR_MAX];
 		const struct fz_frame *g = &n->rxf[k];
 
-		if (g->len != len || rx_verdict(n, g, &h2) != RXV_OK ||
+		if (g->tap_drop || g->len != len || rx_verdict(n, g, &h2) != RXV_OK ||
 		    !payload_eq(n, g, p, hs, len))
 			continue;
 		rx_hdr_expect(n, &h2, nb, w2);
@@ -890,8 +902,16 @@ static void rx_match(struct fz_net *n, size_t len, unsigned nb)
 		const struct fz_frame *f = &n->rxf[n->rxf_head];
 		struct net_hdr h;
 		uint8_t want[NET_HDR_MAX];
-		int v = rx_verdict(n, f, &h);
-		bool same = f->len == len && payload_eq(n, f, p, hs, len);
+		int v;
+		bool same;
+
+		if (f->tap_drop) { /* never reached the device */
+			n->skip.tap++;
+			n->rxf_head++;
+			continue;
+		}
+		v = rx_verdict(n, f, &h);
+		same = f->len == len && payload_eq(n, f, p, hs, len);
 
 		if (same && v == RXV_OK) {
 			rx_hdr_expect(n, &h, nb, want);
@@ -1763,10 +1783,17 @@ static void rx_reconcile(struct fz_net *n)
 		 (unsigned long long)rest, (unsigned long long)left, (unsigned long long)pend);
 	tail = rest - left - pend;
 	for (uint64_t k = 0; k < tail; k++) {
+		const struct fz_frame *f = &n->rxf[n->rxf_head + k];
 		struct net_hdr h;
 
-		rx_skip(n, rx_verdict(n, &n->rxf[n->rxf_head + k], &h));
+		if (f->tap_drop)
+			n->skip.tap++;
+		else
+			rx_skip(n, rx_verdict(n, f, &h));
 	}
+	FZ_CHECK(n->skip.tap == n->fault_frames,
+		 "%llu frames the fake TAP dropped skipped, %llu dropped",
+		 (unsigned long long)n->skip.tap, (unsigned long long)n->fault_frames);
 	FZ_CHECK(s->packets == n->rx_delivered, "rx stats: %llu packets, guest got %llu",
 		 (unsigned long long)s->packets, (unsigned long long)n->rx_delivered);
 	FZ_CHECK(s->drops[NET_DROP_RX_RUNT] == n->skip.runt, "rx runt drops %llu, expected %llu",
@@ -1777,16 +1804,16 @@ static void rx_reconcile(struct fz_net *n)
 	 * rx-drop-count: the device used to drop it uncounted) */
 	off_drops = s->drops[NET_DROP_RX_NO_ROOM] + s->drops[NET_DROP_BACKEND] +
 		    s->drops[NET_DROP_RX_RENEGOTIATED];
-	FZ_CHECK(hdr_drops + off_drops ==
-			 n->skip.hdr_csum + n->skip.hdr_gso + n->skip.hdr_both + n->skip.valid,
+	FZ_CHECK(hdr_drops + off_drops == n->skip.hdr_csum + n->skip.hdr_gso +
+						  n->skip.hdr_both + n->skip.valid + n->skip.tap,
 		 "rx drops: %llu header + %llu room/backend, expected %llu frames with bad "
-		 "headers and %llu valid ones",
+		 "headers, %llu valid ones and %llu the TAP dropped",
 		 (unsigned long long)hdr_drops, (unsigned long long)off_drops,
 		 (unsigned long long)(n->skip.hdr_csum + n->skip.hdr_gso + n->skip.hdr_both),
-		 (unsigned long long)n->skip.valid);
+		 (unsigned long long)n->skip.valid, (unsigned long long)n->skip.tap);
 	FZ_CHECK(s->drops[NET_DROP_RX_CSUM] <= n->skip.hdr_csum + n->skip.hdr_both &&
 			 s->drops[NET_DROP_RX_GSO] <= n->skip.hdr_gso + n->skip.hdr_both &&
-			 off_drops >= n->skip.valid,
+			 off_drops >= n->skip.valid + n->skip.tap,
 		 "rx drop reasons: csum %llu gso %llu room/backend %llu for frames csum %llu gso "
 		 "%llu both %llu valid %llu",
 		 (unsigned long long)s->drops[NET_DROP_RX_CSUM],
@@ -1834,6 +1861,7 @@ void fz_net_session_end(struct fz_net *n)
 	n->tx_be_base = n->dev_ok && n->dev.qp ? n->dev.qp[0].stats.tx.drops[NET_DROP_BACKEND] : 0;
 	n->tx_pending_prev = false;
 	n->rxf_head = n->nrxf = 0;
+	n->rxf_base = n->tap_reads = 0;
 	n->rx_wild = false;
 	memset(&n->skip, 0, sizeof(n->skip));
 	n->rx_delivered = 0;

@@ -281,6 +281,7 @@ struct fz_frame {
 	uint32_t len;
 	uint8_t seed;
 	uint8_t npfx;
+	bool tap_drop; /* FZ_NET_MISC_FAULTS: the fake TAP dropped it on a read error */
 	uint8_t pfx[FZ_NET_PFX];
 };
 
@@ -296,6 +297,7 @@ struct fz_txexp {
 /* Per-reason counts of frames the device consumed without delivering. */
 struct fz_rxskip {
 	uint64_t runt, hdr_csum, hdr_gso, hdr_both, valid;
+	uint64_t tap; /* dropped by the fake TAP (frame errors), whatever their class */
 };
 
 struct fz_net {
@@ -335,6 +337,8 @@ struct fz_net {
 	int fault; /* errno the next read fails with, 0 none */
 	int fault_hit; /* errno a read failed with during the current call, 0 none */
 	uint64_t fault_frames; /* frames the fake TAP dropped on a frame error */
+	uint64_t tap_reads; /* datagrams the device took from the fake TAP this session */
+	uint64_t rxf_base; /* session-wide index of rxf[0] (rxf_push restarts the array) */
 
 	struct fz_nq q[FZ_NR__COUNT];
 
