@@ -63,6 +63,10 @@
 #define VO_C_CTRL_MAC 0x40 /* ... VIRTIO_NET_F_CTRL_MAC_ADDR */
 #define VO_C_ANNOUNCE 0x80 /* ... VIRTIO_NET_F_GUEST_ANNOUNCE */
 
+/* Engine header misc bit (fz_net_init ignores it): the op VO_MISUSE exists.
+ * Behind a bit so that no input written before it changes meaning. */
+#define VO_MISC_MISUSE 0x10
+
 enum vo_op {
 	VO_SETUP, /* full set-up (features, memory, rings) if not done */
 	VO_POST, /* u8 ring (bit 0: tx), then the engine's POST */
@@ -77,7 +81,21 @@ enum vo_op {
 	VO_SNDBUF,
 	VO_CLOSE, /* close the fake TAP's far end */
 	VO_RECONNECT, /* frontend disconnects and comes back */
+	VO_MISUSE, /* VO_MISC_MISUSE: u8 kind, u8 sel: the vnet API misused (enum vo_mis) */
 	VO__COUNT
+};
+#define VO__PLAIN VO_MISUSE /* op modulus without VO_MISC_MISUSE */
+
+/* VO_MISUSE kinds: calls vhost-user never makes, each with its documented error */
+enum vo_mis {
+	VM_FEATURES_RUNNING, /* vnet_set_features with a ring running: -EBUSY */
+	VM_FEATURES_UNOFFERED, /* ... with a feature never offered: -EINVAL (-EBUSY if running) */
+	VM_START_UNDEFINED, /* vnet_queue_start of an index the features do not define */
+	VM_START_WRONG_FMT, /* ... of rx0 with the other ring format */
+	VM_START_NO_FEATURES, /* ... of rx0 before any features were accepted */
+	VM_STOP_UNDEFINED, /* vnet_queue_stop of an index the features do not define */
+	VM_INIT_BAD_PARAMS, /* vnet_init with bad parameters, then vnet_destroy of it */
+	VM__COUNT
 };
 
 enum vo_vu {
@@ -103,6 +121,7 @@ struct vo {
 	uint8_t choice;
 	uint16_t feat_sel;
 	uint8_t size_sel;
+	bool misuse; /* VO_MISC_MISUSE */
 	bool set_up;
 	bool ctrl; /* the control queue is set up */
 	uint64_t acked; /* virtio features sent (without vhost-user bits) */
@@ -686,6 +705,173 @@ static void vo_vu(struct vo *v)
 	}
 }
 
+/* ---- the vnet API misused -------------------------------------------------------- */
+
+/* Device and guest RAM as they were before a misuse call (kept across runs). */
+static struct {
+	struct vnet dev;
+	struct vnet_qp *qp;
+	uint8_t *ram;
+	size_t qp_cap, ram_cap;
+} mis_before;
+
+static void *grow(void *p, size_t *cap, size_t want)
+{
+	if (want <= *cap)
+		return p;
+	free(p);
+	p = malloc(want);
+	FZ_CHECK(p, "out of memory");
+	*cap = want;
+	return p;
+}
+
+static void mis_save(const struct fz_net *n)
+{
+	size_t qb = n->dev.max_pairs * sizeof(*n->dev.qp);
+
+	mis_before.dev = n->dev;
+	mis_before.qp = grow(mis_before.qp, &mis_before.qp_cap, qb);
+	memcpy(mis_before.qp, n->dev.qp, qb);
+	mis_before.ram = grow(mis_before.ram, &mis_before.ram_cap, n->l.arena_size);
+	memcpy(mis_before.ram, n->l.arena, n->l.arena_size);
+}
+
+/* A refused call leaves the device (every queue pair, ring and counter) and
+ * guest RAM exactly as they were. */
+static void mis_unchanged(const struct fz_net *n, const char *what)
+{
+	FZ_CHECK(!memcmp(&mis_before.dev, &n->dev, sizeof(n->dev)) &&
+			 !memcmp(mis_before.qp, n->dev.qp, n->dev.max_pairs * sizeof(*n->dev.qp)),
+		 "%s changed the device", what);
+	FZ_CHECK(!memcmp(mis_before.ram, n->l.arena, n->l.arena_size), "%s wrote guest RAM",
+		 what);
+}
+
+/* A virtqueue index the negotiated features do not define (5.1.2): past the
+ * pairs in use and the control queue; @sel picks one of four. */
+static unsigned undefined_qidx(const struct vnet *dev, uint8_t sel)
+{
+	bool mq = dev->acked & VIRTIO_BIT(VIRTIO_NET_F_MQ);
+	bool ctrl = dev->acked & VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ);
+
+	return 2u * (mq ? dev->max_pairs : 1u) + (ctrl ? 1u : 0u) + sel % 4u;
+}
+
+/*
+ * VO_MISUSE: the harness as a buggy caller of the vnet API, next to the
+ * vhost-user server, which itself never makes these calls (it refuses
+ * SET_FEATURES while rings run, checks the offer first, starts only rings
+ * it can index, derives the format from the same features).  Each call must
+ * return the error net/vnet.h documents and change nothing: the device byte
+ * for byte, guest RAM, which rings run.
+ */
+static void vo_misuse(struct vo *v)
+{
+	struct fz_net *n = v->n;
+	uint8_t kind = fz_u8(&n->in) % VM__COUNT, sel = fz_u8(&n->in);
+	struct fz_nq *q0 = &n->q[FZ_NR_RX];
+	bool running = false;
+	const char *what;
+	struct vq_state st;
+	struct vq_cfg cfg;
+	uint64_t f;
+	int r, want;
+
+	if (!n->dev_ok)
+		return;
+	for (unsigned i = 0; i < VO_NRINGS; i++)
+		running |= n->q[i].started;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.fmt = q0->packed ? VQ_FMT_PACKED : VQ_FMT_SPLIT;
+	cfg.size = q0->active ? q0->size : 8;
+	cfg.desc = q0->desc_gpa;
+	cfg.driver = q0->drv_gpa;
+	cfg.device = q0->dev_gpa;
+	cfg.base.avail_wrap = cfg.base.used_wrap = true;
+	cfg.call_fd = cfg.err_fd = -1;
+	if (kind == VM_INIT_BAD_PARAMS) {
+		static struct vnet scratch;
+		struct net_backend none = { 0 };
+		struct net_backend *bep[2] = { n->bep[0], n->bep[1] };
+		struct vnet_params p = n->params;
+
+		switch (sel % 5) {
+		case 0:
+			p.max_pairs = 0;
+			break;
+		case 1:
+			p.max_pairs = (uint16_t)(VNET_MAX_PAIRS + 1 + sel / 5);
+			break;
+		case 2:
+			p.mtu = (uint16_t)(1 + sel % 67); /* below the IPv4 minimum of 68 */
+			break;
+		case 3:
+			bep[p.max_pairs - 1] = NULL;
+			break;
+		default:
+			bep[p.max_pairs - 1] = &none; /* no ops */
+			break;
+		}
+		mis_save(n);
+		r = vnet_init(&scratch, &p, bep);
+		FZ_CHECK(r == -EINVAL, "vnet_init with bad parameters (%u) returned %d", sel % 5,
+			 r);
+		FZ_CHECK(!scratch.qp, "vnet_init refused but allocated");
+		/* the daemon destroys a device whose re-initialisation failed */
+		vnet_destroy(&scratch);
+		FZ_CHECK(!scratch.qp && !scratch.max_pairs, "vnet_destroy of a refused device");
+		mis_unchanged(n, "vnet_init (bad parameters)");
+		if (n->trace)
+			fprintf(stderr, "vo: misuse vnet_init (bad parameters %u) -> %d\n", sel % 5,
+				r);
+		return;
+	}
+	switch (kind) {
+	case VM_FEATURES_RUNNING:
+	case VM_FEATURES_UNOFFERED:
+		if (kind == VM_FEATURES_RUNNING && !running)
+			return;
+		f = n->features_ok ? n->features : 0;
+		if (kind == VM_FEATURES_UNOFFERED) {
+			uint64_t un = ~vnet_features(&n->dev);
+
+			f |= un & -un; /* the lowest feature bit not offered */
+		}
+		want = running ? -EBUSY : -EINVAL;
+		what = "vnet_set_features";
+		mis_save(n);
+		r = vnet_set_features(&n->dev, f);
+		break;
+	case VM_START_UNDEFINED:
+	case VM_START_WRONG_FMT:
+	case VM_START_NO_FEATURES:
+		if (kind == VM_START_NO_FEATURES && n->dev.features_ok)
+			return;
+		if (kind == VM_START_WRONG_FMT)
+			cfg.fmt = (n->dev.acked & VIRTIO_BIT(VIRTIO_F_RING_PACKED)) ? VQ_FMT_SPLIT
+										   : VQ_FMT_PACKED;
+		want = -EINVAL;
+		what = "vnet_queue_start";
+		mis_save(n);
+		r = vnet_queue_start(&n->dev,
+				     kind == VM_START_UNDEFINED ? undefined_qidx(&n->dev, sel) : 0,
+				     &n->l.gm, &cfg);
+		break;
+	default:
+		want = -EINVAL;
+		what = "vnet_queue_stop";
+		memset(&st, 0xa5, sizeof(st));
+		mis_save(n);
+		r = vnet_queue_stop(&n->dev, undefined_qidx(&n->dev, sel), &st);
+		break;
+	}
+	if (n->trace)
+		fprintf(stderr, "vo: misuse %u: %s -> %d\n", kind, what, r);
+	FZ_CHECK(r == want, "misuse %u: %s returned %d, want %d", kind, what, r, want);
+	mis_unchanged(n, what);
+}
+
 /* ---- resource accounting ------------------------------------------------------- */
 
 static unsigned count_fds(void)
@@ -742,7 +928,7 @@ static void run_ops(struct vo *v)
 	struct fz_net *n = v->n;
 
 	for (unsigned k = 0; k < VO_MAX_OPS && !fz_done(&n->in); k++) {
-		uint8_t op = fz_u8(&n->in) % VO__COUNT;
+		uint8_t op = fz_u8(&n->in) % (v->misuse ? VO__COUNT : VO__PLAIN);
 
 		if (n->trace)
 			fprintf(stderr, "vo: op %u at %zu\n", op, n->in.pos - 1);
@@ -794,8 +980,11 @@ static void run_ops(struct vo *v)
 		case VO_CLOSE:
 			fz_net_tap_close(n);
 			break;
-		default:
+		case VO_RECONNECT:
 			reconnect(v);
+			break;
+		default:
+			vo_misuse(v);
 			break;
 		}
 	}
@@ -833,6 +1022,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* the engine header was consumed; its selectors are ours to use */
 		v->feat_sel = (uint16_t)(data && size >= 2 ? data[0] | data[1] << 8 : 0);
 		v->size_sel = size >= 3 ? data[2] : 0;
+		v->misuse = size >= 5 && (data[4] & VO_MISC_MISUSE);
 		v->choice = fz_u8(&v->n->in);
 		FZ_CHECK(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, v->sv), "socketpair");
 		FZ_CHECK(!fcntl(v->sv[1], F_SETFL, O_NONBLOCK), "O_NONBLOCK");

@@ -239,8 +239,9 @@ uint32_t fz_len(struct fz_in *in);
 
 /*
  * Header byte 0 (FZ_M_*), then the format-specific header, then ops: one
- * opcode byte (taken modulo FZ_OP__COUNT) followed by its operands.  The full
- * grammar is in fuzz/README.md; corpus/gen/gen_corpus.c is its encoder.
+ * opcode byte (taken modulo FZ_OP__PLAIN, or FZ_OP__COUNT with FZ_X_MISUSE)
+ * followed by its operands.  The full grammar is in fuzz/README.md;
+ * corpus/gen/gen_corpus.c is its encoder.
  */
 #define FZ_M_INDIRECT 0x01 /* negotiate VIRTIO_RING_F_INDIRECT_DESC (fuzz_indirect: inverted) */
 #define FZ_M_EVENT_IDX 0x02 /* negotiate VIRTIO_RING_F_EVENT_IDX */
@@ -255,6 +256,11 @@ uint32_t fz_len(struct fz_in *in);
 #define FZ_X_TAMPER 0x01 /* a cfg tamper op (u8 kind, u64 value) follows */
 #define FZ_X_HUGE 0x02   /* add the > 4 GiB region */
 #define FZ_X_LOG 0x04    /* dirty logging on: u8 bitmap size (64 B units - 1) follows */
+/* The API-misuse ops FZ_OP_STOPPED and FZ_OP_BAD_CHAIN exist (opcodes modulo
+ * FZ_OP__COUNT instead of FZ_OP__PLAIN).  Behind a header bit so that no
+ * input written before them changes meaning; not 0x08, which a checked-in
+ * reproducer happens to carry. */
+#define FZ_X_MISUSE 0x10
 
 enum fz_op {
 	FZ_OP_POST,       /* u8 shape, u8 tweak, per buffer: u8 len, u8 place */
@@ -275,8 +281,11 @@ enum fz_op {
 	FZ_OP_DRAIN,      /* the device loop of core/virtq.h, bounded */
 	FZ_OP_PUSH_BOGUS, /* u8 kind: complete a chain that is not in flight */
 	FZ_OP_UNPOP,      /* give back the most recently popped chain (vq_unpop) */
+	FZ_OP_STOPPED,    /* FZ_X_MISUSE: stop, call everything on the stopped queue, restart */
+	FZ_OP_BAD_CHAIN,  /* FZ_X_MISUSE: u8 kind, u16: vq_unpop/vq_push of a chain never popped */
 	FZ_OP__COUNT
 };
+#define FZ_OP__PLAIN FZ_OP_STOPPED /* opcode modulus without FZ_X_MISUSE */
 
 /* FZ_OP_POST shape byte */
 #define FZ_SH_NOUT(s) ((s) & 3u)

@@ -152,12 +152,7 @@ static bool write_ok(const struct fz_net *n, const struct fz_nq *q, bool bufs, c
 			continue;
 		if (!bufs && qq->role != FZ_NR_TX) {
 			/* ring areas only */
-			if (p >= qq->dev && p < qq->dev + qq->dev_len) {
-				*end = qq->dev + qq->dev_len;
-				return true;
-			}
-			if (qq->packed && p >= qq->desc && p < qq->desc + qq->desc_len &&
-			    fz_nq_write_ok(n, qq, p, end))
+			if (fz_nq_ring_write_ok(n, qq, p, end))
 				return true;
 			continue;
 		}
@@ -660,6 +655,56 @@ void fz_net_tap_close(struct fz_net *n)
 	n->tap_peer = -1;
 }
 
+/*
+ * fault_readv() - the socket twin's readv, failing once when a fault is armed
+ * (FZ_NET_MISC_FAULTS), with a TAP's errors: a frame error (the kernel frees
+ * the frame it failed to copy: tun_do_read) consumes the next datagram, a
+ * hard error (EIO, EBADFD) consumes nothing.  With nothing queued it reads
+ * as the socket does and the fault stays armed.
+ */
+static ssize_t fault_readv(struct net_backend *be, const struct iovec *iov, unsigned cnt)
+{
+	struct fz_net *n = be->priv;
+	int err = n->fault;
+	uint8_t b;
+	ssize_t r;
+
+	if (!err) {
+		r = n->sock_ops->readv(be, iov, cnt);
+		n->tap_reads += r > 0;
+		return r;
+	}
+	if (err == EIO || err == EBADFD) {
+		n->fault = 0;
+		n->fault_hit = err;
+		return -err;
+	}
+	r = recv(be->fd, &b, 1, MSG_DONTWAIT | MSG_TRUNC); /* the whole datagram */
+	if (r <= 0)
+		return n->sock_ops->readv(be, iov, cnt); /* -EAGAIN, or EOF */
+	/* datagrams leave in the order the harness queued them: this is the
+	 * (tap_reads)th frame of the session (rxf_push) */
+	FZ_CHECK(n->tap_reads >= n->rxf_base && n->tap_reads - n->rxf_base < n->nrxf,
+		 "fake TAP read frame %llu, frames %llu..%llu queued",
+		 (unsigned long long)n->tap_reads, (unsigned long long)n->rxf_base,
+		 (unsigned long long)(n->rxf_base + n->nrxf));
+	n->rxf[n->tap_reads++ - n->rxf_base].tap_drop = true;
+	n->fault = 0;
+	n->fault_hit = err;
+	n->fault_frames++;
+	if (n->trace)
+		fprintf(stderr, "net: fake TAP dropped a %zd-byte frame: error %d\n", r, err);
+	return -err;
+}
+
+/* FZ_NOP_FAULT: u8 kind (% 7): arm the next read's error. */
+static void op_fault(struct fz_net *n)
+{
+	static const int errs[7] = { EFAULT, EINVAL, EMSGSIZE, ENOBUFS, ENOMEM, EIO, EBADFD };
+
+	n->fault = errs[fz_u8(&n->in) % 7];
+}
+
 void fz_net_op_sndbuf(struct fz_net *n)
 {
 	static const int sz[8] = { 1, 2048, 4096, 8192, 16384, 32768, 65536, 212992 };
@@ -672,8 +717,10 @@ void fz_net_op_sndbuf(struct fz_net *n)
 
 static void rxf_push(struct fz_net *n, const struct fz_frame *f)
 {
-	if (n->rxf_head == n->nrxf)
+	if (n->rxf_head == n->nrxf) {
+		n->rxf_base += n->nrxf;
 		n->rxf_head = n->nrxf = 0;
+	}
 	if (n->nrxf == n->rxf_cap) {
 		unsigned cap = n->rxf_cap ? 2 * n->rxf_cap : 64;
 		struct fz_frame *p = realloc(n->rxf, cap * sizeof(*p));
@@ -820,7 +867,7 @@ static bool later_twin(struct fz_net *n, const uint8_t *p, size_t len, unsigned 
 		uint8_t w2[NET_HDR_MAX];
 		const struct fz_frame *g = &n->rxf[k];
 
-		if (g->len != len || rx_verdict(n, g, &h2) != RXV_OK ||
+		if (g->tap_drop || g->len != len || rx_verdict(n, g, &h2) != RXV_OK ||
 		    !payload_eq(n, g, p, hs, len))
 			continue;
 		rx_hdr_expect(n, &h2, nb, w2);
@@ -855,8 +902,16 @@ static void rx_match(struct fz_net *n, size_t len, unsigned nb)
 		const struct fz_frame *f = &n->rxf[n->rxf_head];
 		struct net_hdr h;
 		uint8_t want[NET_HDR_MAX];
-		int v = rx_verdict(n, f, &h);
-		bool same = f->len == len && payload_eq(n, f, p, hs, len);
+		int v;
+		bool same;
+
+		if (f->tap_drop) { /* never reached the device */
+			n->skip.tap++;
+			n->rxf_head++;
+			continue;
+		}
+		v = rx_verdict(n, f, &h);
+		same = f->len == len && payload_eq(n, f, p, hs, len);
 
 		if (same && v == RXV_OK) {
 			rx_hdr_expect(n, &h, nb, want);
@@ -947,10 +1002,21 @@ void fz_net_run_rx(struct fz_net *n, unsigned budget)
 		return;
 	}
 	(void)took_signal(q->call_fd);
+	n->fault_hit = 0;
 	fz_net_pre(n);
 	r = net_rx_run(qp, budget);
 	post_diff(n, q, true, "net_rx_run");
 	fz_nq_collect(n, q);
+	if (n->fault_hit == EIO || n->fault_hit == EBADFD) {
+		/* the backend is unusable: the run stops there, keeps every
+		 * reserved chain, and reports the error (as the call's result
+		 * when it completed nothing) */
+		FZ_CHECK(qp->rx_wait == NET_WAIT_BACKEND_ERR && qp->rx_err == n->fault_hit &&
+				 r == (q->ncpl ? (int)q->ncpl : -n->fault_hit),
+			 "read error %d: net_rx_run returned %d (wait %d, rx_err %d, %u "
+			 "completions)",
+			 n->fault_hit, r, qp->rx_wait, qp->rx_err, q->ncpl);
+	}
 	if (n->trace) {
 		fprintf(stderr,
 			"net: rx_run(%u) -> %d, %u completions, wait %d, pending %zu, bad "
@@ -1088,7 +1154,8 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 				if (n->trace)
 					fprintf(stderr,
 						"net: ctrl class %u cmd %u (%u bytes): ack %u\n",
-						cmd[0], cmd[1], c->out_bytes, ack);
+						c->out_bytes ? cmd[0] : 0,
+						c->out_bytes > 1 ? cmd[1] : 0, c->out_bytes, ack);
 				n->ctrl_ok += want == FZ_CTRL_OK;
 				n->ctrl_err += want != FZ_CTRL_OK;
 			}
@@ -1634,6 +1701,17 @@ int fz_net_init(struct fz_net *n, const uint8_t *data, size_t size, enum fz_net_
 	FZ_CHECK(!fcntl(n->tap_peer, F_SETFL, O_NONBLOCK), "O_NONBLOCK");
 	r = tap_adopt_socket(&n->be, sv[1], besel & NET_OFF_ALL);
 	FZ_CHECK(r == 0, "tap_adopt_socket: %d", r);
+	n->faults = mode == FZ_NM_RX && !memfd && (misc & FZ_NET_MISC_FAULTS);
+	if (n->faults) {
+		static struct net_backend_ops fault_ops;
+
+		n->sock_ops = n->be.ops;
+		fault_ops = *n->be.ops;
+		fault_ops.name = "sock+faults";
+		fault_ops.readv = fault_readv;
+		n->be.ops = &fault_ops;
+		n->be.priv = n;
+	}
 	{
 		static const int sz[8] = { 0, 1, 4096, 8192, 16384, 32768, 65536, 0 };
 		int v = sz[besel >> 5];
@@ -1692,6 +1770,12 @@ static void rx_reconcile(struct fz_net *n)
 			break;
 		left++;
 	}
+	/* every frame error comes from the fake TAP (the socket has none) */
+	if (n->faults)
+		FZ_CHECK(s->drops[NET_DROP_BACKEND] == n->fault_frames,
+			 "rx backend drops %llu, the fake TAP dropped %llu frames",
+			 (unsigned long long)s->drops[NET_DROP_BACKEND],
+			 (unsigned long long)n->fault_frames);
 	if (n->rx_wild || n->q[FZ_NR_RX].dirty)
 		return;
 	rest = n->nrxf - n->rxf_head;
@@ -1699,10 +1783,17 @@ static void rx_reconcile(struct fz_net *n)
 		 (unsigned long long)rest, (unsigned long long)left, (unsigned long long)pend);
 	tail = rest - left - pend;
 	for (uint64_t k = 0; k < tail; k++) {
+		const struct fz_frame *f = &n->rxf[n->rxf_head + k];
 		struct net_hdr h;
 
-		rx_skip(n, rx_verdict(n, &n->rxf[n->rxf_head + k], &h));
+		if (f->tap_drop)
+			n->skip.tap++;
+		else
+			rx_skip(n, rx_verdict(n, f, &h));
 	}
+	FZ_CHECK(n->skip.tap == n->fault_frames,
+		 "%llu frames the fake TAP dropped skipped, %llu dropped",
+		 (unsigned long long)n->skip.tap, (unsigned long long)n->fault_frames);
 	FZ_CHECK(s->packets == n->rx_delivered, "rx stats: %llu packets, guest got %llu",
 		 (unsigned long long)s->packets, (unsigned long long)n->rx_delivered);
 	FZ_CHECK(s->drops[NET_DROP_RX_RUNT] == n->skip.runt, "rx runt drops %llu, expected %llu",
@@ -1713,16 +1804,16 @@ static void rx_reconcile(struct fz_net *n)
 	 * rx-drop-count: the device used to drop it uncounted) */
 	off_drops = s->drops[NET_DROP_RX_NO_ROOM] + s->drops[NET_DROP_BACKEND] +
 		    s->drops[NET_DROP_RX_RENEGOTIATED];
-	FZ_CHECK(hdr_drops + off_drops ==
-			 n->skip.hdr_csum + n->skip.hdr_gso + n->skip.hdr_both + n->skip.valid,
+	FZ_CHECK(hdr_drops + off_drops == n->skip.hdr_csum + n->skip.hdr_gso +
+						  n->skip.hdr_both + n->skip.valid + n->skip.tap,
 		 "rx drops: %llu header + %llu room/backend, expected %llu frames with bad "
-		 "headers and %llu valid ones",
+		 "headers, %llu valid ones and %llu the TAP dropped",
 		 (unsigned long long)hdr_drops, (unsigned long long)off_drops,
 		 (unsigned long long)(n->skip.hdr_csum + n->skip.hdr_gso + n->skip.hdr_both),
-		 (unsigned long long)n->skip.valid);
+		 (unsigned long long)n->skip.valid, (unsigned long long)n->skip.tap);
 	FZ_CHECK(s->drops[NET_DROP_RX_CSUM] <= n->skip.hdr_csum + n->skip.hdr_both &&
 			 s->drops[NET_DROP_RX_GSO] <= n->skip.hdr_gso + n->skip.hdr_both &&
-			 off_drops >= n->skip.valid,
+			 off_drops >= n->skip.valid + n->skip.tap,
 		 "rx drop reasons: csum %llu gso %llu room/backend %llu for frames csum %llu gso "
 		 "%llu both %llu valid %llu",
 		 (unsigned long long)s->drops[NET_DROP_RX_CSUM],
@@ -1770,6 +1861,7 @@ void fz_net_session_end(struct fz_net *n)
 	n->tx_be_base = n->dev_ok && n->dev.qp ? n->dev.qp[0].stats.tx.drops[NET_DROP_BACKEND] : 0;
 	n->tx_pending_prev = false;
 	n->rxf_head = n->nrxf = 0;
+	n->rxf_base = n->tap_reads = 0;
 	n->rx_wild = false;
 	memset(&n->skip, 0, sizeof(n->skip));
 	n->rx_delivered = 0;
@@ -1831,7 +1923,7 @@ void fz_net_run_ops(struct fz_net *n, enum fz_net_mode mode)
 	struct fz_nq *q = &n->q[mode == FZ_NM_TX ? FZ_NR_TX : FZ_NR_RX];
 
 	for (n->ops = 0; n->ops < FZ_NET_MAX_OPS && !fz_done(&n->in); n->ops++) {
-		uint8_t op = fz_u8(&n->in) % FZ_NOP__COUNT;
+		uint8_t op = fz_u8(&n->in) % (n->faults ? FZ_NOP__COUNT : FZ_NOP__PLAIN);
 
 		if (n->trace)
 			fprintf(stderr, "net: op %u at %zu\n", op, n->in.pos - 1);
@@ -1872,8 +1964,11 @@ void fz_net_run_ops(struct fz_net *n, enum fz_net_mode mode)
 					 "restart from the saved state refused");
 			}
 			break;
-		default:
+		case FZ_NOP_EVENT:
 			fz_net_op_event(n, q);
+			break;
+		default:
+			op_fault(n);
 			break;
 		}
 	}

@@ -281,6 +281,7 @@ struct fz_frame {
 	uint32_t len;
 	uint8_t seed;
 	uint8_t npfx;
+	bool tap_drop; /* FZ_NET_MISC_FAULTS: the fake TAP dropped it on a read error */
 	uint8_t pfx[FZ_NET_PFX];
 };
 
@@ -296,6 +297,7 @@ struct fz_txexp {
 /* Per-reason counts of frames the device consumed without delivering. */
 struct fz_rxskip {
 	uint64_t runt, hdr_csum, hdr_gso, hdr_both, valid;
+	uint64_t tap; /* dropped by the fake TAP (frame errors), whatever their class */
 };
 
 struct fz_net {
@@ -329,6 +331,14 @@ struct fz_net {
 	int tap_peer; /* harness end of the fake TAP, -1 once closed */
 	int tap_be; /* backend end (owned by @be) */
 	bool tap_closed;
+	/* FZ_NET_MISC_FAULTS: @be reads through fz_net.c's fault_readv */
+	bool faults;
+	const struct net_backend_ops *sock_ops; /* the socket twin's own ops */
+	int fault; /* errno the next read fails with, 0 none */
+	int fault_hit; /* errno a read failed with during the current call, 0 none */
+	uint64_t fault_frames; /* frames the fake TAP dropped on a frame error */
+	uint64_t tap_reads; /* datagrams the device took from the fake TAP this session */
+	uint64_t rxf_base; /* session-wide index of rxf[0] (rxf_push restarts the array) */
 
 	struct fz_nq q[FZ_NR__COUNT];
 
@@ -388,8 +398,17 @@ enum fz_nop {
 	FZ_NOP_FLIP, /* u16 offset, u8 xor, u8 len: guest writes buffer bytes */
 	FZ_NOP_RESTART, /* vnet_queue_stop + vnet_queue_start from the saved state */
 	FZ_NOP_EVENT, /* u8 which, u16 value: driver notification suppression */
+	FZ_NOP_FAULT, /* FZ_NET_MISC_FAULTS: u8 kind: the fake TAP's next read fails */
 	FZ_NOP__COUNT
 };
+#define FZ_NOP__PLAIN FZ_NOP_FAULT /* op modulus without FZ_NET_MISC_FAULTS */
+
+/* Engine header misc bit, net_rx only: the fake TAP fails a read on request
+ * (FZ_NOP_FAULT), as a TAP does: a frame error (EFAULT, EINVAL, EMSGSIZE,
+ * ENOBUFS, ENOMEM) costs the frame it was reading, EIO / EBADFD (a detached
+ * queue) none.  Behind a bit so that no input written before it changes
+ * meaning; vnet_ops uses bit 0x10. */
+#define FZ_NET_MISC_FAULTS 0x20
 
 /* POST tweak byte (value % FZ_NT__COUNT): at most one defect per chain. */
 enum fz_ntweak {
@@ -575,6 +594,11 @@ bool fz_nq_room(const struct fz_nq *q, unsigned nd);
  * @st: the position vnet_queue_stop reported
  */
 void fz_nq_check_unconsumed(const struct fz_nq *q, const struct vq_state *st);
+
+/* May a call that writes ring areas only (start, stop, vhost-user message)
+ * write host byte @p (arena) of @q's rings? */
+bool fz_nq_ring_write_ok(const struct fz_net *n, const struct fz_nq *q, const uint8_t *p,
+			const uint8_t **end);
 
 /* Is host byte @p (arena) a place the device may write during a call on @q? */
 bool fz_nq_write_ok(const struct fz_net *n, const struct fz_nq *q, const uint8_t *p,

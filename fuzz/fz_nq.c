@@ -813,17 +813,24 @@ static FZ_NOCOV void wfind_fn(struct fz_net *n, size_t lo, size_t hi, void *arg)
 	}
 }
 
-bool fz_nq_write_ok(const struct fz_net *n, const struct fz_nq *q, const uint8_t *p,
-		    const uint8_t **end)
+bool fz_nq_ring_write_ok(const struct fz_net *n, const struct fz_nq *q, const uint8_t *p,
+			const uint8_t **end)
 {
-	struct fz_net *nn = (struct fz_net *)n;
-	size_t o = (size_t)(p - n->l.arena);
+	/* The negotiated format may not be the one the driver laid the ring
+	 * out in (SET_FEATURES between split and packed, which makes every
+	 * queue dirty, then a kick restarts the ring from the layout the
+	 * server kept): the device then owns that format's areas at the same
+	 * addresses, the split used ring (avail_event included) or the whole
+	 * packed ring. */
+	bool packed_now = n->features & VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+	bool other = n->features_ok && q->packed != packed_now;
+	size_t dev_len = q->dev_len;
 
-	if (!q->active && !q->pre_active)
-		return false;
-	if (in_area(p, q->dev, q->dev_len, end))
+	if (other && dev_len < vring_used_bytes(q->size))
+		dev_len = (size_t)vring_used_bytes(q->size);
+	if (in_area(p, q->dev, dev_len, end))
 		return true;
-	if (q->packed && p >= q->desc && p < q->desc + q->desc_len) {
+	if ((q->packed || other) && p >= q->desc && p < q->desc + q->desc_len) {
 		/*
 		 * The window the driver gave away: from its used position, as
 		 * many slots as live chains hold.  Used descriptors land there
@@ -832,12 +839,26 @@ bool fz_nq_write_ok(const struct fz_net *n, const struct fz_nq *q, const uint8_t
 		uint16_t s = (uint16_t)((p - q->desc) / 16);
 		uint32_t d = (s + q->size - q->pre_used_slot) % q->size;
 
-		if (d < q->pre_window || q->dirty) {
+		if (d < q->pre_window || q->dirty || other) {
 			*end = q->desc + 16u * (s + 1u);
 			return true;
 		}
-		return false;
 	}
+	return false;
+}
+
+bool fz_nq_write_ok(const struct fz_net *n, const struct fz_nq *q, const uint8_t *p,
+		    const uint8_t **end)
+{
+	struct fz_net *nn = (struct fz_net *)n;
+	size_t o = (size_t)(p - n->l.arena);
+
+	if (!q->active && !q->pre_active)
+		return false;
+	if (fz_nq_ring_write_ok(n, q, p, end))
+		return true;
+	if (q->packed && p >= q->desc && p < q->desc + q->desc_len)
+		return false;
 	if (q->role == FZ_NR_TX)
 		return false;
 	/* RX / control: writable buffers of live chains the core may pop */

@@ -160,6 +160,164 @@ static void op_push_bogus(struct fz_run *r)
 	FZ_CHECK(rc == want, "push of id %u (not in flight) returned %d, want %d", c.id, rc, want);
 }
 
+/* An API-misuse call must leave the queue exactly as it was. */
+static void check_unchanged(const struct fz_run *r, const struct vq *before, const char *what)
+{
+	FZ_CHECK(!memcmp(before, &r->vq, sizeof(*before)), "%s changed the queue state", what);
+}
+
+/* ... and signal nothing (both eventfds drained by the caller). */
+static void check_no_signal(const struct fz_run *r, const char *what)
+{
+	uint64_t cnt;
+
+	FZ_CHECK(r->efd_call < 0 || read(r->efd_call, &cnt, sizeof(cnt)) < 0,
+		 "%s signalled the driver", what);
+	FZ_CHECK(r->efd_err < 0 || read(r->efd_err, &cnt, sizeof(cnt)) < 0,
+		 "%s signalled the error eventfd", what);
+}
+
+/*
+ * FZ_OP_STOPPED (FZ_X_MISUSE): a buggy caller that goes on using a queue it
+ * stopped.  core/virtq.h: vq_pop is VQ_EMPTY, vq_push / vq_unpop of a chain
+ * that was in flight before the stop -EINVAL (nothing is in flight now),
+ * vq_flush asks for no signal, vq_enable_notify says "safe to sleep",
+ * vq_has_work false, vq_disable_notify and a second vq_stop do nothing.
+ * None of them may write guest RAM, signal an eventfd, change the stopped
+ * queue's state or (vq_pop) write into the caller's chain.  Then the queue
+ * restarts from the position the real stop reported, as FZ_RS_SAME does, so
+ * the driver model goes on: a call that had changed something behind the
+ * model shows up there too.
+ */
+static void op_stopped(struct fz_run *r)
+{
+	struct fz_fl e = r->nfl ? r->fl[r->nfl - 1] : (struct fz_fl){ 0, 1, 0 };
+	struct vq_cfg cfg = r->cfg;
+	struct vq_chain c, poison;
+	struct vq_state st;
+	struct vq before;
+	enum vq_status s;
+	uint64_t cnt;
+	bool b;
+	int rc;
+
+	fz_do_stop(r, &st);
+	if (r->efd_call >= 0 && read(r->efd_call, &cnt, sizeof(cnt)) < 0)
+		cnt = 0;
+	if (r->efd_err >= 0 && read(r->efd_err, &cnt, sizeof(cnt)) < 0)
+		cnt = 0;
+	memcpy(&before, &r->vq, sizeof(before));
+
+	memset(&c, 0xa5, sizeof(c));
+	c.iov = r->iov;
+	c.iov_cap = (uint16_t)r->iov_cap;
+	poison = c;
+	fz_pre(r);
+	s = vq_pop(&r->vq, &c);
+	fz_post(r, false, "vq_pop (stopped)");
+	FZ_CHECK(s == VQ_EMPTY, "vq_pop on a stopped queue returned %d", s);
+	FZ_CHECK(!memcmp(&c, &poison, sizeof(c)), "vq_pop on a stopped queue wrote the chain");
+	check_unchanged(r, &before, "vq_pop (stopped)");
+
+	vq_chain_init(&c, NULL, 0);
+	c.id = e.id;
+	c.nslots = e.nslots;
+	c.in_bytes = e.in_bytes;
+	fz_pre(r);
+	rc = vq_push(&r->vq, &c, e.in_bytes);
+	fz_post(r, false, "vq_push (stopped)");
+	FZ_CHECK(rc == -EINVAL, "vq_push of id %u on a stopped queue returned %d", e.id, rc);
+	check_unchanged(r, &before, "vq_push (stopped)");
+	fz_pre(r);
+	rc = vq_unpop(&r->vq, &c);
+	fz_post(r, false, "vq_unpop (stopped)");
+	FZ_CHECK(rc == -EINVAL, "vq_unpop of id %u on a stopped queue returned %d", e.id, rc);
+	check_unchanged(r, &before, "vq_unpop (stopped)");
+
+	fz_pre(r);
+	b = vq_flush_signal(&r->vq);
+	fz_post(r, false, "vq_flush (stopped)");
+	FZ_CHECK(!b, "vq_flush on a stopped queue asked for a signal");
+	check_unchanged(r, &before, "vq_flush (stopped)");
+	fz_pre(r);
+	b = vq_enable_notify(&r->vq);
+	fz_post(r, false, "vq_enable_notify (stopped)");
+	FZ_CHECK(b, "vq_enable_notify on a stopped queue: not safe to sleep");
+	check_unchanged(r, &before, "vq_enable_notify (stopped)");
+	fz_pre(r);
+	vq_disable_notify(&r->vq);
+	fz_post(r, false, "vq_disable_notify (stopped)");
+	check_unchanged(r, &before, "vq_disable_notify (stopped)");
+	fz_pre(r);
+	b = vq_has_work(&r->vq);
+	fz_post(r, false, "vq_has_work (stopped)");
+	FZ_CHECK(!b, "vq_has_work on a stopped queue: work");
+	FZ_CHECK(!vq_is_broken(&r->vq, NULL), "a stopped queue reports broken");
+	check_unchanged(r, &before, "vq_has_work (stopped)");
+	fz_pre(r);
+	vq_stop(&r->vq, NULL);
+	fz_post(r, false, "vq_stop (stopped)");
+	check_unchanged(r, &before, "vq_stop (stopped)");
+	check_no_signal(r, "a call on a stopped queue");
+	if (r->trace)
+		fprintf(stderr, "fz:   stopped queue: every call refused, restart at %u/%d\n",
+			st.avail_idx, st.avail_wrap);
+
+	cfg.base = st;
+	if (fz_do_start(r, &cfg) != 0)
+		fz_do_fresh(r);
+}
+
+/*
+ * FZ_OP_BAD_CHAIN (FZ_X_MISUSE): u8 kind, u16 v.  A buggy caller hands
+ * vq_unpop or vq_push a chain vq_pop never produced (kind % 5): unpop of an
+ * id not in flight, unpop of an id >= size, packed unpop of an in-flight id
+ * with nslots 0 or > size, packed push of an in-flight id with nslots > size
+ * (nslots 0 is FZ_OP_PUSH_BOGUS's).  Must be -EINVAL (core/virtq.h; -EIO on
+ * a broken queue) and change nothing: no guest write, the queue state byte
+ * for byte as before, so the in-flight chain is still there for a later
+ * push or unpop of the model.
+ */
+static void op_bad_chain(struct fz_run *r)
+{
+	uint8_t kind = fz_u8(&r->in) % 5;
+	uint16_t v = fz_u16(&r->in);
+	bool push = kind == 4;
+	struct vq_chain c;
+	struct vq before;
+	int rc, want;
+
+	vq_chain_init(&c, NULL, 0);
+	c.nslots = 1;
+	if (kind == 0) {
+		c.id = (uint16_t)(v % r->cfg.size);
+		if (fz_fl_has(r, c.id))
+			return;
+	} else if (kind == 1) {
+		c.id = (uint16_t)(r->cfg.size + (v & 0xff)); /* size <= 32768 */
+	} else {
+		if (!r->packed || !r->nfl)
+			return;
+		c.id = r->fl[v % r->nfl].id;
+		c.nslots = kind == 2 ? 0
+				     : (uint16_t)(r->cfg.size + 1 +
+						  (v >> 8) % (UINT16_MAX - r->cfg.size));
+	}
+	want = r->broken ? -EIO : -EINVAL;
+	memcpy(&before, &r->vq, sizeof(before));
+	fz_pre(r);
+	rc = push ? vq_push(&r->vq, &c, 0) : vq_unpop(&r->vq, &c);
+	fz_post(r, false, push ? "vq_push (never popped)" : "vq_unpop (never popped)");
+	if (r->trace)
+		fprintf(stderr, "fz:   %s of id %u slots %u (never popped) -> %d\n",
+			push ? "push" : "unpop", c.id, c.nslots, rc);
+	FZ_CHECK(rc == want, "%s of id %u slots %u (never popped) returned %d, want %d",
+		 push ? "vq_push" : "vq_unpop", c.id, c.nslots, rc, want);
+	check_unchanged(r, &before, push ? "vq_push (never popped)" : "vq_unpop (never popped)");
+	FZ_CHECK(vq_is_broken(&r->vq, NULL) == r->broken, "broken latch %d, observed %d",
+		 vq_is_broken(&r->vq, NULL), r->broken);
+}
+
 static void op_desc(struct fz_run *r, bool flags_only)
 {
 	uint16_t idx = (uint16_t)(fz_u16(&r->in) % r->cfg.size);
@@ -261,10 +419,10 @@ static void op_drain(struct fz_run *r)
 	}
 }
 
-static void run_ops(struct fz_run *r)
+static void run_ops(struct fz_run *r, unsigned nops)
 {
 	while (!fz_done(&r->in) && fz_budget(r)) {
-		uint8_t op = fz_u8(&r->in) % FZ_OP__COUNT;
+		uint8_t op = fz_u8(&r->in) % nops;
 
 		if (r->trace)
 			fprintf(stderr, "fz: @%zu op %u (dirty %d, pending %u/%u, in flight %u)\n",
@@ -321,8 +479,14 @@ static void run_ops(struct fz_run *r)
 		case FZ_OP_PUSH_BOGUS:
 			op_push_bogus(r);
 			break;
-		default:
+		case FZ_OP_UNPOP:
 			op_unpop(r);
+			break;
+		case FZ_OP_STOPPED:
+			op_stopped(r);
+			break;
+		default:
+			op_bad_chain(r);
 			break;
 		}
 		if (!r->started)
@@ -493,7 +657,8 @@ static int setup_raw(struct fz_run *r)
 	return fz_do_start(r, &cfg) == 0 ? 0 : -1;
 }
 
-static int setup_structured(struct fz_run *r, uint8_t m)
+/* @nops: the opcode modulus the header selects (FZ_X_MISUSE) */
+static int setup_structured(struct fz_run *r, uint8_t m, unsigned *nops)
 {
 	uint8_t ext = (m & FZ_M_EXT) ? fz_u8(&r->in) : 0, wraps, capsel;
 	struct vq_cfg cfg;
@@ -501,6 +666,7 @@ static int setup_structured(struct fz_run *r, uint8_t m)
 	uint16_t avail, used;
 	size_t ring;
 
+	*nops = (ext & FZ_X_MISUSE) ? FZ_OP__COUNT : FZ_OP__PLAIN;
 	rn = n == 0 ? 1 : n > VQ_MAX_SIZE ? VQ_MAX_SIZE : n;
 	memset(&cfg, 0, sizeof(cfg));
 	ring = place_rings(&cfg, 0, rn, r->packed);
@@ -671,6 +837,7 @@ int fz_vq_run(const uint8_t *data, size_t size, const struct fz_vq_target *t)
 	struct fz_run *r = run_alloc();
 	struct vq_state st;
 	const char *kb;
+	unsigned nops = FZ_OP__PLAIN;
 	uint8_t m;
 	int rc;
 
@@ -703,7 +870,7 @@ int fz_vq_run(const uint8_t *data, size_t size, const struct fz_vq_target *t)
 		r->iov_cap = 256;
 		r->df_post = r->df_trap = false;
 	}
-	rc = (m & FZ_M_RAW) ? setup_raw(r) : setup_structured(r, m);
+	rc = (m & FZ_M_RAW) ? setup_raw(r) : setup_structured(r, m, &nops);
 	if (rc == 0) {
 		if (m & FZ_M_RAW) {
 			op_drain(r);
@@ -713,7 +880,7 @@ int fz_vq_run(const uint8_t *data, size_t size, const struct fz_vq_target *t)
 			if (fz_do_start(r, &r->cfg) == 0)
 				op_drain(r);
 		} else {
-			run_ops(r);
+			run_ops(r, nops);
 			/* liveness: whatever was published must still come out */
 			unsigned left = r->p_pub + 1;
 

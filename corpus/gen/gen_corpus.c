@@ -507,6 +507,76 @@ static void edge_seeds(const char *t, int packed)
 	emit(t, "push-bad-nslots", &g);
 }
 
+/* FZ_OP_BAD_CHAIN: @kind (unpop not in flight, unpop id >= size, packed unpop
+ * nslots 0 / > size, packed push nslots > size), @v picks the id */
+static void bad_chain(struct gen *g, uint8_t kind, uint16_t v)
+{
+	u8(g, FZ_OP_BAD_CHAIN);
+	u8(g, kind);
+	u16(g, v);
+}
+
+/*
+ * misuse_seeds() - FZ_X_MISUSE: the harness as a buggy caller.  Every call
+ * on a stopped queue (with a chain in flight and completions staged at the
+ * stop, and once on a broken queue), and vq_unpop / vq_push of chains
+ * vq_pop never produced, on a working and on a broken queue; the chains
+ * really in flight must still complete afterwards.
+ */
+static void misuse_seeds(const char *t, int packed)
+{
+	struct gen g;
+	struct hdr h;
+
+	h = base_hdr(FZ_M_EVENT_IDX, 8, packed);
+	h.ext = FZ_X_MISUSE;
+	hdr(&g, &h);
+	post_simple(&g, 1, 1, 0, 0);
+	post_simple(&g, 1, 1, 0, 0);
+	op(&g, FZ_OP_POP);
+	op(&g, FZ_OP_POP);
+	push(&g, 0, FZ_PL_FULL, 0);
+	op(&g, FZ_OP_STOPPED);
+	post_simple(&g, 1, 1, 0, 0);
+	serve(&g);
+	op(&g, FZ_OP_ENABLE);
+	op(&g, FZ_OP_POP);
+	emit(t, "misuse-calls-on-stopped-queue", &g);
+
+	h = base_hdr(0, 8, packed);
+	h.ext = FZ_X_MISUSE;
+	hdr(&g, &h);
+	post_simple(&g, 1, 1, 0, 0);
+	op(&g, FZ_OP_POP);
+	post_simple(&g, 1, 0, 0, FZ_TW_HEAD_RANGE);
+	op(&g, FZ_OP_POP);
+	op(&g, FZ_OP_STOPPED);
+	post_simple(&g, 1, 1, 0, 0);
+	serve(&g);
+	emit(t, "misuse-stopped-after-broken", &g);
+
+	h = base_hdr(0, 8, packed);
+	h.ext = FZ_X_MISUSE;
+	hdr(&g, &h);
+	post_simple(&g, 1, 1, 0, 0);
+	post_simple(&g, 1, 2, 0, 0);
+	op(&g, FZ_OP_POP);
+	op(&g, FZ_OP_POP);
+	for (uint8_t k = 0; k < 5; k++)
+		bad_chain(&g, k, (uint16_t)(0x0105 + k));
+	bad_chain(&g, 0, 7);
+	bad_chain(&g, 3, 0xff00);
+	op(&g, FZ_OP_UNPOP);
+	push(&g, 0, FZ_PL_FULL, 0);
+	op(&g, FZ_OP_FLUSH);
+	serve(&g);
+	post_simple(&g, 1, 0, 0, FZ_TW_HEAD_RANGE);
+	op(&g, FZ_OP_POP);
+	for (uint8_t k = 0; k < 5; k++)
+		bad_chain(&g, k, (uint16_t)(0x0203 + k));
+	emit(t, "misuse-chains-never-popped", &g);
+}
+
 static void traffic_seeds(const char *t, uint8_t fmt_bit, int packed, uint8_t ind_shape,
 			  uint8_t ind_m)
 {
@@ -1466,6 +1536,7 @@ int main(int argc, char **argv)
 	clean("split");
 	traffic_seeds("split", 0, 0, FZ_SH_INDIRECT, FZ_M_INDIRECT);
 	edge_seeds("split", 0);
+	misuse_seeds("split", 0);
 	common_ring_seeds("split", 0, 0);
 	split_only_seeds("split");
 	raw_seeds("split", 0);
@@ -1474,6 +1545,7 @@ int main(int argc, char **argv)
 	clean("packed");
 	traffic_seeds("packed", 0, 1, FZ_SH_INDIRECT, FZ_M_INDIRECT);
 	edge_seeds("packed", 1);
+	misuse_seeds("packed", 1);
 	common_ring_seeds("packed", 0, 1);
 	packed_only_seeds("packed");
 	raw_seeds("packed", 1);

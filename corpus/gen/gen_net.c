@@ -152,8 +152,14 @@ enum {
 	OP_CLOSE,
 	OP_FLIP,
 	OP_RESTART,
-	OP_EVENT
+	OP_EVENT,
+	OP_FAULT /* only with MISC_FAULTS */
 };
+
+/* engine header misc bit of net_rx: the fake TAP fails reads on request */
+#define MISC_FAULTS 0x20
+/* FZ_NOP_FAULT kinds */
+enum { FL_EFAULT, FL_EINVAL, FL_EMSGSIZE, FL_ENOBUFS, FL_ENOMEM, FL_EIO, FL_EBADFD };
 
 /* tweaks (enum fz_ntweak) */
 enum {
@@ -992,6 +998,54 @@ static void gen_rx(void)
 	inject(&g, IN_ORDINARY, 100, &H0, 1);
 	run(&g, 8);
 	emit(t, "direct-read-header-refused", &g);
+
+	/* MISC_FAULTS: the fake TAP fails reads as a TAP does.  Each frame
+	 * error (EFAULT, EINVAL, EMSGSIZE, ENOBUFS, ENOMEM) costs the frame
+	 * being read, counted as a backend drop, the next frame is delivered
+	 * into the same buffer */
+	g.n = 0;
+	head(&g, v1 | F_MRG, 8, BE_ALL, MISC_FAULTS);
+	for (unsigned k = FL_EFAULT; k <= FL_ENOMEM; k++) {
+		post_rx(&g, SH_NB(1), TW_NONE, 1600, 0);
+		inject(&g, IN_ORDINARY, 100 + k, &H0, 2);
+		op(&g, OP_FAULT);
+		u8(&g, k);
+		run(&g, 8);
+	}
+	emit(t, "tap-frame-errors", &g);
+
+	/* ... also when the frame was being read straight into a maximal
+	 * reservation (zero-copy path) */
+	g.n = 0;
+	head(&g, v1, 4, BE_ALL, MISC_FAULTS);
+	post_rx(&g, SH_NB(4) | SH_BULK, TW_NONE, 65562 - 65536, SP_EVEN | SP_BIG);
+	op(&g, OP_FAULT);
+	u8(&g, FL_ENOBUFS);
+	inject(&g, IN_MAX, 0, &H0, 1);
+	inject(&g, IN_ORDINARY, 100, &H0, 1);
+	run(&g, 4);
+	emit(t, "tap-frame-error-direct-read", &g);
+
+	/* a hard read error (EIO, then EBADFD: a detached TAP queue) stops the
+	 * run with the error and keeps every reserved chain: nothing returned,
+	 * the frame still queued is delivered by the next run; once after a
+	 * refused chain was already returned in the same run */
+	g.n = 0;
+	head(&g, v1, 8, BE_ALL, MISC_FAULTS);
+	post_rx(&g, SH_NB(1), TW_NONE, 1600, 0);
+	inject(&g, IN_ORDINARY, 100, &H0, 1);
+	op(&g, OP_FAULT);
+	u8(&g, FL_EIO);
+	run(&g, 8);
+	run(&g, 8);
+	post_rx(&g, SH_NB(2), TW_WRITABLE, 1600, 0);
+	post_rx(&g, SH_NB(1), TW_NONE, 1600, 0);
+	inject(&g, IN_ORDINARY, 200, &H0, 1);
+	op(&g, OP_FAULT);
+	u8(&g, FL_EBADFD);
+	run(&g, 8);
+	run(&g, 8);
+	emit(t, "tap-read-error-keeps-buffers", &g);
 #undef START
 }
 
@@ -1010,8 +1064,23 @@ enum {
 	VO_EVENT,
 	VO_SNDBUF,
 	VO_CLOSE,
-	VO_RECONNECT
+	VO_RECONNECT,
+	VO_MISUSE /* only with MISC_MISUSE */
 };
+/* VO_MISUSE kinds (enum vo_mis) */
+enum {
+	VM_FEATURES_RUNNING,
+	VM_FEATURES_UNOFFERED,
+	VM_START_UNDEFINED,
+	VM_START_WRONG_FMT,
+	VM_START_NO_FEATURES,
+	VM_STOP_UNDEFINED,
+	VM_INIT_BAD_PARAMS
+};
+/* engine header misc bits of vnet_ops */
+#define MISC_TWO_PAIRS 0x04
+#define MISC_MQ 0x08
+#define MISC_MISUSE 0x10
 enum {
 	VV_GET_BASE,
 	VV_KICK,
@@ -1076,6 +1145,13 @@ static void vo_inject(struct gen *g, unsigned lmode, unsigned lop, const struct 
 
 	inject(g, lmode, lop, h, cnt);
 	g->b[at] = VO_INJECT;
+}
+
+static void vo_misuse(struct gen *g, unsigned kind, unsigned sel)
+{
+	u8(g, VO_MISUSE);
+	u8(g, kind);
+	u8(g, sel);
 }
 
 static void vo_vu(struct gen *g, unsigned kind)
@@ -1554,6 +1630,112 @@ static void gen_vnet(void)
 	vo_run(&g, 1, 8);
 	u8(&g, VO_DRAIN);
 	emit(t, "tx-ring-disabled-discards", &g);
+
+	/* every ring stopped by GET_VRING_BASE, then the data path run on
+	 * each: net_rx_run / net_tx_run / net_ctrl_run refuse (-EINVAL) and
+	 * touch nothing; a kick restarts RX */
+	START(base | F_CTRL, 8, VO_C_CTRL_ALL);
+	vo_post_rx(&g, SH_NB(1), 1600);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_ctrl(&g, 0, 0, (const uint8_t *)"\x01", 1, 1 << 2);
+	for (unsigned r = 0; r < 3; r++) {
+		vo_vu(&g, VV_GET_BASE);
+		u8(&g, r);
+	}
+	vo_inject(&g, IN_ORDINARY, 100, &H0, 1);
+	for (unsigned r = 0; r < 3; r++)
+		vo_run(&g, r, 8);
+	vo_vu(&g, VV_KICK);
+	u8(&g, 0);
+	vo_run(&g, 0, 8);
+	emit(t, "data-path-on-stopped-rings", &g);
+
+	/* the control queue configured and stopped, SET_FEATURES without
+	 * CTRL_VQ, then a kick on its old index 2: vhost-user asks the device
+	 * to start a ring the new features do not define, vnet_queue_start
+	 * refuses (-EINVAL); TX, kicked again, still runs */
+	START(base | F_CTRL, 8, VO_C_CTRL_ALL);
+	for (unsigned r = 0; r < 3; r++) {
+		vo_vu(&g, VV_GET_BASE);
+		u8(&g, r);
+	}
+	vo_vu(&g, VV_FEATURES);
+	u16(&g, base);
+	u8(&g, 0);
+	vo_vu(&g, VV_KICK);
+	u8(&g, 2);
+	vo_vu(&g, VV_KICK);
+	u8(&g, 1);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_run(&g, 1, 8);
+	u8(&g, VO_DRAIN);
+	emit(t, "ctrl-ring-kicked-after-ctrl-vq-dropped", &g);
+
+	/* a control command whose only readable descriptor the guest shrinks
+	 * to length 0 after posting (descriptor 0 of the control ring, len
+	 * 1 -> 0): the chain has no readable iovec, only the ack buffer; the
+	 * device reads no class byte and acks VIRTIO_NET_ERR */
+	START(base | F_CTRL, 8, VO_C_CTRL_ALL);
+	vo_ctrl(&g, 0, 0, NULL, 0, 0x40 | (1 << 2));
+	vo_flip(&g, 2u * 12288u + 8u, 0x01);
+	vo_run(&g, 2, 8);
+	emit(t, "ctrl-readable-part-empty", &g);
+
+	/* MISC_MISUSE: the vnet API misused next to the vhost-user server:
+	 * a ring start before features, vnet_init with each kind of bad
+	 * parameter (then vnet_destroy of the refused device), SET_FEATURES
+	 * with a feature never offered; after set-up, SET_FEATURES while the
+	 * control queue, then RX, then only TX runs (-EBUSY), starts of an
+	 * undefined index and with the wrong ring format, a stop of an
+	 * undefined index; then the rings restart and carry traffic */
+	g.n = 0;
+	head(&g, base | F_CTRL, 8, BE_ALL, MISC_MISUSE);
+	u8(&g, VO_C_CTRL_ALL);
+	vo_misuse(&g, VM_START_NO_FEATURES, 0);
+	for (unsigned k = 0; k < 5; k++)
+		vo_misuse(&g, VM_INIT_BAD_PARAMS, k);
+	vo_misuse(&g, VM_FEATURES_UNOFFERED, 0);
+	u8(&g, VO_SETUP);
+	vo_misuse(&g, VM_FEATURES_RUNNING, 0);
+	vo_misuse(&g, VM_FEATURES_UNOFFERED, 0);
+	vo_misuse(&g, VM_START_UNDEFINED, 0);
+	vo_misuse(&g, VM_START_UNDEFINED, 3);
+	vo_misuse(&g, VM_START_WRONG_FMT, 0);
+	vo_misuse(&g, VM_STOP_UNDEFINED, 1);
+	for (unsigned r = 0; r < 3; r++) {
+		vo_vu(&g, VV_GET_BASE);
+		u8(&g, (r + 2) % 3); /* control queue, then RX, then TX */
+		vo_misuse(&g, VM_FEATURES_RUNNING, 0);
+	}
+	vo_misuse(&g, VM_FEATURES_UNOFFERED, 0);
+	for (unsigned r = 0; r < 3; r++) {
+		vo_vu(&g, VV_KICK);
+		u8(&g, r);
+	}
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_run(&g, 1, 8);
+	u8(&g, VO_DRAIN);
+	vo_post_rx(&g, SH_NB(1), 1600);
+	vo_inject(&g, IN_ORDINARY, 100, &H0, 1);
+	vo_run(&g, 0, 8);
+	vo_ctrl(&g, 0, 0, (const uint8_t *)"\x01", 1, 1 << 2);
+	vo_run(&g, 2, 8);
+	emit(t, "misuse-vnet-api", &g);
+
+	/* the same with two queue pairs and MQ (the control queue at 4),
+	 * packed rings */
+	g.n = 0;
+	head(&g, base | F_CTRL | F_PACKED, 8, BE_ALL, MISC_MISUSE | MISC_TWO_PAIRS | MISC_MQ);
+	u8(&g, VO_C_PROTO | VO_C_CTRL_ALL);
+	u8(&g, VO_SETUP);
+	vo_misuse(&g, VM_START_UNDEFINED, 0);
+	vo_misuse(&g, VM_START_WRONG_FMT, 0);
+	vo_misuse(&g, VM_STOP_UNDEFINED, 2);
+	vo_misuse(&g, VM_FEATURES_RUNNING, 0);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_run(&g, 1, 8);
+	u8(&g, VO_DRAIN);
+	emit(t, "misuse-vnet-api-mq", &g);
 #undef START
 }
 
