@@ -23,6 +23,7 @@
 #define FZ_MAX_PIECES 64u
 #define FZ_POOL 64u               /* detailed expectations in flight */
 #define FZ_TRAP_RUN_FAULTS 20000  /* single-step budget of one double-fetch run */
+#define FZ_STOPPED_RUN_OPS 4      /* FZ_OP_STOPPED ops one input may run */
 #define FZ_LOG_IOV 16u            /* iovec capacity when dirty logging is checked */
 #define FZ_LOG_MAX_SIZE 1024u     /* largest queue with dirty logging checked */
 #define FZ_USTACK 16u             /* chains vq_unpop may give back, newest last */
@@ -106,6 +107,7 @@ struct fz_run {
 	bool packed, touch, df_post, df_trap, trace;
 	bool overlap;        /* device area shares bytes with guest-written areas */
 	int trap_budget;     /* faults left for FZ_M_DF_TRAP in this run */
+	unsigned nstopped;   /* FZ_OP_STOPPED ops run (FZ_STOPPED_RUN_OPS) */
 
 	/* dirty logging (FZ_X_LOG) */
 	uint8_t *log;
@@ -224,6 +226,12 @@ void fz_snap_note(const void *p, size_t len);
 void fz_snap_begin(struct fz_run *r);
 void fz_snap_end(struct fz_run *r);
 void fz_settle(struct fz_run *r, const char *at);
+const uint8_t *fz_snap_at(const struct fz_run *r, const uint8_t *p);
+void fz_set_ext(struct fz_run *r);
+void fz_ext_copy(struct fz_run *r, uint8_t *buf, bool save);
+bool fz_ext_equal(const struct fz_run *r, const uint8_t *buf);
+void fz_check_logged(const struct fz_run *r, const void *p, size_t len, const char *what);
+bool fz_in_window(const struct fz_run *r, uint32_t s);
 bool fz_in_range(const uint8_t *p, const uint8_t *base, size_t len);
 uint32_t fz_dist(const struct fz_run *r, uint16_t a, bool aw, uint16_t b, bool bw);
 void fz_advance(const struct fz_run *r, uint16_t *pos, bool *wrap, uint32_t by);
