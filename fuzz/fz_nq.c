@@ -502,6 +502,16 @@ struct fz_nchain *fz_nq_post(struct fz_net *n, struct fz_nq *q, const struct fz_
 		 * device before it is read: outside the model */
 		if (gmap_touch(n, n->gwr, tab_gpa, 16u * ntab, 0))
 			q->dirty = true;
+		/* The granules are contiguous in the zone, the table in guest-
+		 * physical space: where the zone's data chunk ends before the
+		 * table does, the table runs on into whatever chunk follows in
+		 * GPA order (other chains' tables or buffers, which it
+		 * overwrites): outside the model too.  (Found by the CI fuzz
+		 * smoke of fuzz_net_tx: a table written over an earlier chain's
+		 * one-entry table; corpus/net_tx/crash-table-runs-into-next-chunk.bin.) */
+		if (fz_ref_host(&n->l, tab_gpa, 16u * ntab) !=
+		    fz_zone_host(n, FZ_NZ_TAB, tal.first * FZ_NET_GRAN))
+			q->dirty = true;
 	}
 
 	if (q->packed) {
