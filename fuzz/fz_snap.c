@@ -26,7 +26,8 @@ static struct fz_run *fz_snap_run; /* the run whose harness writes are noted */
 static bool snap_inc(const struct fz_run *r)
 {
 	/* (DF_POST too: its after-pop rewrite notes what it changes, and its
-	 * replay leaves guest RAM as the first pop did, which fz_post() marked) */
+	 * replay leaves guest RAM as the first pop did: the device span
+	 * post_lazy() recorded, or the blocks an eager fz_post() marked) */
 	return !r->df_trap && r->l.arena_size < FZ_GUARD_MIN;
 }
 
@@ -429,8 +430,6 @@ void fz_pre(struct fz_run *r)
 	if (r->snap_check)
 		fz_settle(r, "FZ_SNAP_CHECK");
 	lz_sync(r);
-	if (r->l.arena_size >= FZ_GUARD_MIN)
-		fz_settle(r, "a guarded call");
 	r->guarded = guard_setup(r);
 	if (!r->guarded)
 		snap_take(r);
