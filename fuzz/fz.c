@@ -311,23 +311,35 @@ static size_t fz_big_cap;    /* bytes between the two PROT_NONE pages */
 static size_t fz_big_rw;     /* length of the readable tail now */
 static bool fz_big_busy;
 
+/* A fresh mapping: a PROT_NONE page, @size read-write bytes, a PROT_NONE page. */
+static uint8_t *map_arena(size_t size)
+{
+	uint8_t *m = mmap(NULL, size + 2 * FZ_PAGE, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (m == MAP_FAILED)
+		return NULL;
+	if (mprotect(m + FZ_PAGE, size, PROT_READ | PROT_WRITE) != 0) {
+		munmap(m, size + 2 * FZ_PAGE);
+		return NULL;
+	}
+	return m + FZ_PAGE;
+}
+
 static uint8_t *arena_big(size_t size)
 {
 	uint8_t *a;
 
 	if (fz_big_busy)
-		return NULL;
+		return map_arena(size); /* (a second layout at once: its own) */
 	if (size > fz_big_cap) { /* (grown, never shrunk) */
-		uint8_t *m = mmap(NULL, size + 2 * FZ_PAGE, PROT_NONE,
-				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-		if (m == MAP_FAILED)
+		a = map_arena(size);
+		if (!a)
 			return NULL;
 		if (fz_big_map)
 			munmap(fz_big_map, fz_big_cap + 2 * FZ_PAGE);
-		fz_big_map = m;
-		fz_big_cap = size;
-		fz_big_rw = 0;
+		fz_big_map = a - FZ_PAGE;
+		fz_big_cap = fz_big_rw = size;
 	}
 	a = fz_big_map + FZ_PAGE + fz_big_cap - size;
 	if (size != fz_big_rw) {
@@ -357,19 +369,8 @@ int fz_layout_build(struct fz_layout *l, struct fz_in *in, size_t ring_bytes, un
 	l->arena_size = ring_bytes + FZ_DATA_BYTES;
 	if (l->arena_size >= FZ_ARENA_MMAP) {
 		l->arena = arena_big(l->arena_size);
-		if (!l->arena) {
-			/* (a second layout at once: a mapping of its own) */
-			uint8_t *m = mmap(NULL, l->arena_size + 2 * FZ_PAGE, PROT_NONE,
-					  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-			if (m == MAP_FAILED)
-				return -1;
-			if (mprotect(m + FZ_PAGE, l->arena_size, PROT_READ | PROT_WRITE) != 0) {
-				munmap(m, l->arena_size + 2 * FZ_PAGE);
-				return -1;
-			}
-			l->arena = m + FZ_PAGE;
-		}
+		if (!l->arena)
+			return -1;
 	} else {
 		l->arena = arena_small(l->arena_size);
 		if (!l->arena)
