@@ -565,6 +565,20 @@ static uint64_t hole_gpa(const struct fz_run *r)
 	return 0xdead00000000ULL;
 }
 
+/*
+ * Does a table of @need bytes at @gpa in a hole store any entry into mapped
+ * memory?  A hole shorter than the table leaves its later entries on what
+ * follows it, which may be another pending chain's table (corpus/split/
+ * crash-hole-table-tail-over-pending-table.bin).
+ */
+static bool hole_spills(const struct fz_run *r, uint64_t gpa, uint32_t need)
+{
+	for (uint32_t off = 0; off < need; off += 16)
+		if (fz_ref_host(&r->l, gpa + off, 1))
+			return true;
+	return false;
+}
+
 /* A table start that straddles the end of a data chunk (into a neighbour or a gap). */
 static uint64_t cross_gpa(const struct fz_run *r, uint8_t x, uint32_t need)
 {
@@ -600,22 +614,46 @@ static void put_desc(uint8_t *d, const struct fz_mdesc *m, bool packed, uint16_t
 	}
 }
 
-/* Write the table; true if every byte stayed inside the table zone. */
+/*
+ * Do the bytes fz_ref_write() stores for [@gpa, @gpa + @len) (everything up
+ * to the first unmapped byte) all land in the table zone?  *@gap: the range
+ * runs into unmapped guest memory.
+ */
+static bool stores_in_zone(const struct fz_run *r, uint64_t gpa, uint64_t len, bool *gap)
+{
+	struct iovec pc[FZ_MAX_PIECES];
+	int np = fz_ref_pieces(&r->l, gpa, len, pc, FZ_MAX_PIECES);
+	const uint8_t *z0 = r->l.data + FZ_BUF_ZONE, *z1 = r->l.data + FZ_DATA_BYTES;
+	int k = np >= 0 ? np : -np - 1; /* pieces actually written */
+
+	*gap = np < 0;
+	if (k > (int)FZ_MAX_PIECES)
+		return false;
+	for (int i = 0; i < k; i++) {
+		const uint8_t *p = pc[i].iov_base;
+
+		if (p < z0 || p + pc[i].iov_len > z1)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Write the table; true if every byte stayed inside the table zone.  Entries
+ * are stored one by one, so when the table runs into unmapped guest memory
+ * the entries after the gap still land wherever they map: a FZ_TW_IND_HOLE
+ * table in a hole shorter than the table ends on the memory after the hole,
+ * which may hold another pending chain's table (corpus/split/
+ * crash-hole-table-tail-over-pending-table.bin).
+ */
 static bool write_table(struct fz_run *r, const struct fz_mchain *m)
 {
 	uint32_t n = m->nfill + m->nt;
 	uint8_t buf[16];
-	struct iovec pc[FZ_MAX_PIECES];
-	int np = fz_ref_pieces(&r->l, m->tgpa, 16ULL * n, pc, FZ_MAX_PIECES);
-	const uint8_t *z0 = r->l.data + FZ_BUF_ZONE, *z1 = r->l.data + FZ_DATA_BYTES;
-	int k = np >= 0 ? np : -np - 1; /* pieces actually written */
-	bool inside = k <= (int)FZ_MAX_PIECES;
+	bool gap, g, inside = stores_in_zone(r, m->tgpa, 16ULL * n, &gap);
 
-	for (int i = 0; inside && i < k; i++) {
-		const uint8_t *p = pc[i].iov_base;
-
-		inside = p >= z0 && p + pc[i].iov_len <= z1;
-	}
+	for (uint32_t i = 1; gap && inside && i < n; i++)
+		inside = stores_in_zone(r, m->tgpa + 16ULL * i, 16, &g);
 	for (uint32_t i = 0; i < n; i++) {
 		struct fz_mdesc e = table_entry(r, m, i, n);
 
@@ -932,8 +970,10 @@ void fz_drv_post(struct fz_run *r)
 		 * a buffer), not on the cursor's own bytes. */
 		xtab = !table_in_place(r, m.tgpa, need, r->tab_cur);
 		r->tab_cur += (need + 15) & ~15u;
-		if (tw == FZ_TW_IND_HOLE)
-			m.tgpa = hole_gpa(r), xtab = false;
+		if (tw == FZ_TW_IND_HOLE) {
+			m.tgpa = hole_gpa(r);
+			xtab = hole_spills(r, m.tgpa, need);
+		}
 		if (tw == FZ_TW_IND_CROSS) {
 			m.tgpa = cross_gpa(r, x, need);
 			xtab = true;
