@@ -8,13 +8,18 @@
  * derived (adjacent, overlapping, raw, ending exactly at 2^64, wrapping by a
  * few bytes, ...) and their operands.  Every region's host range lies inside
  * one 64 KiB arena (regions may alias each other there, as two mappings of one
- * memfd would).  Then up to G_MAX_OPS operations (op byte % 9): translate,
+ * memfd would).  Then up to G_MAX_OPS operations (op byte % 10): translate,
  * map_iov, read, write, uaddr_to_gpa, check, each with fuzz-chosen addresses
  * and lengths around the region edges and 2^64; and the dirty log:
  * set_log (u8: bits 0-1 bitmap size 0 / 1 / 64 / 512 bytes, 0x04 NULL
  * bitmap), log_gpa (address, length), log_hva (u8 host address selector:
  * inside the arena, near or just past a region's end, before the arena;
- * operand; length).
+ * operand; length).  Op 9 drives core/iov.c, which copies between the
+ * iovecs of translated guest ranges and flat buffers at offsets a guest header
+ * can choose: u8 iovec count (% (G_IOV_LIST + 1)), per iovec u16 arena offset
+ * and u8 length selector (zero-length ones included), then u8 call (to_buf,
+ * from_buf, slice), offset and length selectors (around the list's end and
+ * SIZE_MAX), u8 slice capacity.
  *
  * Oracle: an independent 128-bit reference over the region list decides
  * whether the table is valid (installation must agree both ways), and for
@@ -27,6 +32,7 @@
 #include <string.h>
 
 #include "core/gmem.h"
+#include "core/iov.h"
 #include "fuzz/fz.h"
 
 #define G_ARENA 16384u
@@ -35,6 +41,7 @@
 #define G_PATTERN (G_MAX_COPY + 4096u)
 #define G_MAX_IOV 40u
 #define G_LOG_MAX 512u /* dirty bitmap bytes: pages of the first 16 MiB */
+#define G_IOV_LIST 8u  /* iovecs in an op_iov list */
 
 typedef unsigned __int128 g_u128; /* arithmetic helper */
 
@@ -481,6 +488,148 @@ static void op_log_hva(struct g_run *g)
 	log_check(g, "log_hva");
 }
 
+/* ---- iovec copies (core/iov.c) ------------------------------------------- */
+
+/* An offset or length for a list of @total bytes. */
+static size_t pick_iov_off(struct g_run *g, size_t total)
+{
+	uint8_t sel = fz_u8(&g->in);
+
+	switch (sel & 7) {
+	case 0:
+		return sel >> 3;
+	case 1:
+		return fz_u16(&g->in);
+	case 2:
+		return total;
+	case 3:
+		return total - (sel >> 3) % (total + 1);
+	case 4:
+		return total + 1 + (sel >> 3);
+	case 5:
+		return SIZE_MAX - (sel >> 3);
+	case 6:
+		return (size_t)fz_u64(&g->in);
+	default:
+		return fz_u8(&g->in);
+	}
+}
+
+/*
+ * Reference: the non-empty pieces of bytes [@off, @off + @len) of the list,
+ * clipped at its end, into @out (capacity G_IOV_LIST).  Returns the count;
+ * *@bytes gets their total.
+ */
+static unsigned ref_iov_range(const struct iovec *iov, unsigned n, size_t off, size_t len,
+			      struct iovec *out, size_t *bytes)
+{
+	g_u128 at = 0, lo = off, hi = (g_u128)off + len;
+	unsigned k = 0;
+
+	*bytes = 0;
+	for (unsigned i = 0; i < n; at += iov[i].iov_len, i++) {
+		g_u128 a = at > lo ? at : lo, b = at + iov[i].iov_len;
+
+		if (b > hi)
+			b = hi;
+		if (a >= b)
+			continue;
+		out[k].iov_base = (uint8_t *)iov[i].iov_base + (size_t)(a - at);
+		out[k].iov_len = (size_t)(b - a);
+		*bytes += out[k].iov_len;
+		k++;
+	}
+	return k;
+}
+
+/* Reference scatter of @flat over the pieces, in order. */
+static void ref_iov_copy(const struct iovec *pc, unsigned k, const uint8_t *flat)
+{
+	for (unsigned i = 0; i < k; flat += pc[i].iov_len, i++)
+		memcpy(pc[i].iov_base, flat, pc[i].iov_len);
+}
+
+static void op_iov(struct g_run *g)
+{
+	struct iovec iov[G_IOV_LIST], ref[G_IOV_LIST], out[G_IOV_LIST + 1];
+	unsigned n = fz_u8(&g->in) % (G_IOV_LIST + 1), k, cap, got;
+	size_t total, off, len, want, done;
+	uint8_t call;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t at = fz_u16(&g->in) % G_ARENA;
+		uint8_t sel = fz_u8(&g->in);
+
+		iov[i].iov_base = g->arena + at;
+		iov[i].iov_len = sel == 0 ? 0 : sel == 0xff ? G_ARENA - at : sel % (G_ARENA - at + 1);
+	}
+	total = iov_size(iov, n);
+	ref_iov_range(iov, n, 0, SIZE_MAX, ref, &want);
+	FZ_CHECK(total == want, "iov_size of %u iovecs = %zu, reference %zu", n, total, want);
+	call = fz_u8(&g->in) % 3;
+	off = pick_iov_off(g, total);
+	len = pick_iov_off(g, total);
+	k = ref_iov_range(iov, n, off, len, ref, &want);
+	switch (call) {
+	case 0: { /* the destination holds @len bytes, exactly: ASan guards its end */
+		uint8_t *dst;
+
+		if (len > G_MAX_COPY)
+			len = G_MAX_COPY, k = ref_iov_range(iov, n, off, len, ref, &want);
+		dst = malloc(len ? len : 1);
+		if (!dst)
+			return;
+		memset(dst, 0x5a, len);
+		done = iov_to_buf(iov, n, off, dst, len);
+		FZ_CHECK(done == want, "iov_to_buf(off %zu, len %zu) of %zu bytes = %zu, reference %zu",
+			 off, len, total, done, want);
+		for (unsigned i = 0, at = 0; i < k; at += (unsigned)ref[i].iov_len, i++)
+			FZ_CHECK(memcmp(dst + at, ref[i].iov_base, ref[i].iov_len) == 0,
+				 "iov_to_buf piece %u differs", i);
+		/* the rest of the buffer untouched: all bytes equal, the first 0x5a */
+		FZ_CHECK(want == len || (dst[want] == 0x5a &&
+					 !memcmp(dst + want, dst + want + 1, len - want - 1)),
+			 "iov_to_buf of %zu bytes wrote past them", want);
+		free(dst);
+		return;
+	}
+	case 1: { /* the source holds @len bytes: clip at the pattern */
+		const uint8_t *src = g->pattern + fz_u8(&g->in) * 16u;
+
+		if (len > G_MAX_COPY)
+			len = G_MAX_COPY, k = ref_iov_range(iov, n, off, len, ref, &want);
+		/* the reference copies onto g->expect in list order, as the
+		 * device does: where iovecs alias, the later one wins */
+		memcpy(g->expect, g->arena, G_ARENA);
+		for (unsigned i = 0; i < k; i++)
+			ref[i].iov_base = g->expect + ((uint8_t *)ref[i].iov_base - g->arena);
+		ref_iov_copy(ref, k, src);
+		done = iov_from_buf(iov, n, off, src, len);
+		FZ_CHECK(done == want,
+			 "iov_from_buf(off %zu, len %zu) of %zu bytes = %zu, reference %zu", off,
+			 len, total, done, want);
+		FZ_CHECK(memcmp(g->expect, g->arena, G_ARENA) == 0,
+			 "iov_from_buf left different guest RAM");
+		return;
+	}
+	default:
+		cap = fz_u8(&g->in) % (G_IOV_LIST + 1);
+		memset(out, 0x5a, sizeof(out));
+		got = iov_slice(iov, n, off, len, out, cap);
+		FZ_CHECK(got == (k < cap ? k : cap),
+			 "iov_slice(off %zu, len %zu, cap %u) of %zu bytes = %u, reference %u", off,
+			 len, cap, total, got, k < cap ? k : cap);
+		for (unsigned i = 0; i < got; i++)
+			FZ_CHECK(out[i].iov_base == ref[i].iov_base && out[i].iov_len == ref[i].iov_len,
+				 "iov_slice piece %u = (%p, %zu), reference (%p, %zu)", i,
+				 out[i].iov_base, out[i].iov_len, ref[i].iov_base, ref[i].iov_len);
+		for (unsigned i = got; i <= G_IOV_LIST; i++)
+			FZ_CHECK(out[i].iov_len == (size_t)0x5a5a5a5a5a5a5a5aULL,
+				 "iov_slice wrote iovec %u past %u", i, got);
+		return;
+	}
+}
+
 /* Distinct bytes so a misplaced copy is visible (@n a multiple of 8). */
 static FZ_NOCOV void fill(uint8_t *p, size_t n, uint64_t salt)
 {
@@ -515,7 +664,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 
 	for (unsigned op = 0; op < G_MAX_OPS && !fz_done(&g->in); op++) {
-		switch (fz_u8(&g->in) % 9) {
+		switch (fz_u8(&g->in) % 10) {
 		case 0:
 			op_translate(g);
 			break;
@@ -540,8 +689,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 7:
 			op_log_gpa(g);
 			break;
-		default:
+		case 8:
 			op_log_hva(g);
+			break;
+		default:
+			op_iov(g);
 			break;
 		}
 	}

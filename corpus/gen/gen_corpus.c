@@ -1471,6 +1471,55 @@ static void gmem_seeds(void)
 	u8(&g, 2 << 3 | 7);
 	u8(&g, 6);
 	emit(t, "dirty-log", &g);
+
+	/* core/iov.c (op 9): lists with zero-length and aliasing iovecs; copies
+	 * at offsets inside, at and past the list's end and near SIZE_MAX;
+	 * slices cut by their capacity */
+	g.n = 0;
+	u8(&g, 1);
+	gmem_region(&g, 1, 0, 0, 0);
+	for (uint8_t call = 0; call < 3; call++) {
+		static const uint8_t offs[][2] = {
+			{ 1 << 3 | 0, 7 },	  /* byte 1, u8 length */
+			{ 2, 0 },		  /* at the end, length 0 */
+			{ 1 << 3 | 3, 5 },	  /* 1 byte before the end, SIZE_MAX */
+			{ 4, 0 },		  /* past the end */
+			{ 0, 5 },		  /* the whole list, SIZE_MAX */
+			{ 5, 2 },		  /* SIZE_MAX offset */
+		};
+		for (unsigned o = 0; o < sizeof(offs) / sizeof(offs[0]); o++) {
+			u8(&g, 9);
+			u8(&g, 5); /* 5 iovecs: 0x20, empty, 0x30 aliasing the first, empty, 0x10 */
+			u16(&g, 0x100);
+			u8(&g, 0x20);
+			u16(&g, 0x200);
+			u8(&g, 0);
+			u16(&g, 0x110);
+			u8(&g, 0x30);
+			u16(&g, 0x300);
+			u8(&g, 0);
+			u16(&g, 0x400);
+			u8(&g, 0x10);
+			u8(&g, call);
+			u8(&g, offs[o][0]);
+			u8(&g, offs[o][1]);
+			if (offs[o][1] == 7)
+				u8(&g, 0x28);
+			if (call == 1)
+				u8(&g, (uint8_t)o); /* pattern offset */
+			if (call == 2) /* slice capacity: 0, 2 (cuts the whole list), 8 */
+				u8(&g, (uint8_t)(o == 2 ? 0 : o == 4 ? 2 : 8));
+		}
+	}
+	u8(&g, 9); /* one iovec to the arena's end, a 32 KiB copy clipped at it */
+	u8(&g, 1);
+	u16(&g, 0x3000);
+	u8(&g, 0xff);
+	u8(&g, 0);
+	u8(&g, 0);
+	u8(&g, 1);
+	u16(&g, 0x8000);
+	emit(t, "iov", &g);
 }
 
 /* ---- dictionaries ---------------------------------------------------------- */
@@ -1531,7 +1580,8 @@ int main(int argc, char **argv)
 		     "k_overlap=\"\\x12\"\nk_gap=\"\\x1a\"\nk_va_overlap=\"\\x42\"\n"
 		     "len_top=\"\\x06\"\nlen_max=\"\\x05\\xff\"\n"
 		     "u64_max=\"\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\"\n"
-		     "u64_top=\"\\x00\\xf0\\xff\\xff\\xff\\xff\\xff\\xff\"\n");
+		     "u64_top=\"\\x00\\xf0\\xff\\xff\\xff\\xff\\xff\\xff\"\n"
+		     "op_iov=\"\\x09\"\niov_5=\"\\x09\\x05\"\n");
 
 	clean("split");
 	traffic_seeds("split", 0, 0, FZ_SH_INDIRECT, FZ_M_INDIRECT);
