@@ -1018,6 +1018,7 @@ int fz_do_start(struct fz_run *r, const struct vq_cfg *cfg)
 	r->sig_valid = false;
 	r->hw = -1;
 	r->used_taint = false;
+	fz_drv_on_start(r);
 	if (cfg->size != r->cfg0.size || cfg->fmt != r->cfg0.fmt || cfg->desc != r->cfg0.desc ||
 	    cfg->driver != r->cfg0.driver || cfg->device != r->cfg0.device)
 		r->exp_off = true; /* expectations assume cfg0's geometry */

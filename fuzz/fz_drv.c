@@ -331,6 +331,28 @@ void fz_drv_unpopped(struct fz_run *r, const struct fz_popped *u)
 	}
 }
 
+/**
+ * fz_drv_on_start() - the queue (re)started: its cached avail index is gone.
+ * @r: run
+ *
+ * The device reads avail->idx afresh at its first pop after a start.  Chains
+ * given back by vq_unpop() sit ahead of an avail index the driver pushed
+ * more than a queue's worth ahead (FZ_TW_OVERRUN); the device served them
+ * from its cached index before meeting the jump, but a restarted device
+ * meets the jump first and, correctly, latches broken.  Such an order of
+ * expectations no longer holds: the model goes dirty (corpus/indirect/
+ * crash-restart-after-unpop-before-idx-jump.bin).
+ */
+void fz_drv_on_start(struct fz_run *r)
+{
+	for (unsigned i = 1; i < r->p_n && !r->dirty; i++) {
+		const struct fz_pend *p = pend_at(r, i);
+
+		if (p->kind == FZ_E_BROKEN && (p->faults & FZ_FBIT(VQ_F_AVAIL_IDX)))
+			fz_set_dirty(r);
+	}
+}
+
 /*
  * A new table may land on the table of a chain the device will read again:
  * one still pending, or one already popped that vq_unpop() can give back

@@ -577,16 +577,20 @@ void fz_net_run_tx(struct fz_net *n, unsigned budget)
 /*
  * Entry @e (no backend error, so it must have gone out) has no frame left to
  * match.  Arrivals are matched to the earliest expected entry, but when the
- * last frame matched a may_fail entry with the same bytes as @e, and every
- * entry between them was skipped, the backend may have dropped that earlier
- * one and the frame was @e's: move the match (the earlier one counts as
- * missing).  Return: whether that explains @e.
+ * last frames matched may_fail entries with the same bytes as @e (a run of
+ * identical frames, every entry between them skipped), the backend may have
+ * dropped one of those earlier entries and the frames were the later ones:
+ * shift the run by one (an earlier entry counts as missing), once per
+ * may_fail entry in the run (corpus/net_tx/crash-identical-frame-after-
+ * backend-drop.bin: one; crash-three-identical-frames-first-dropped.bin: a
+ * run of three).  Return: whether that explains @e.
  */
 static bool tx_rematch(struct fz_net *n, const struct fz_txexp *e)
 {
-	if (!n->tx_last_valid || !n->tx_last.may_fail || e->wild || e->len != n->tx_last.len ||
+	if (!n->tx_last_valid || !n->tx_slack || e->wild || e->len != n->tx_last.len ||
 	    e->hash != n->tx_last.hash)
 		return false;
+	n->tx_slack--;
 	n->tx_missing++;
 	n->tx_last = *e;
 	return true;
@@ -619,6 +623,10 @@ static void tx_frame(struct fz_net *n, const uint8_t *f, size_t len)
 		const struct fz_txexp *e = &n->txe[n->txe_head++];
 
 		if (e->wild || (e->len == len && e->hash == h)) {
+			bool run = n->tx_last_valid && !e->wild && e->len == n->tx_last.len &&
+				   e->hash == n->tx_last.hash;
+
+			n->tx_slack = (run ? n->tx_slack : 0) + (!e->wild && e->may_fail);
 			n->tx_last = *e;
 			n->tx_last_valid = !e->wild;
 			return;
@@ -1857,6 +1865,7 @@ void fz_net_session_end(struct fz_net *n)
 	n->txe_head = n->ntxe = 0;
 	n->tx_wild = false;
 	n->tx_last_valid = false;
+	n->tx_slack = 0;
 	n->tx_sent_exp = n->tx_got = n->tx_missing = n->tx_released = 0;
 	n->tx_be_base = n->dev_ok && n->dev.qp ? n->dev.qp[0].stats.tx.drops[NET_DROP_BACKEND] : 0;
 	n->tx_pending_prev = false;

@@ -356,9 +356,12 @@ struct fz_net {
 	uint64_t tx_got; /* frames received */
 	uint64_t tx_missing; /* may_fail frames that did not arrive */
 	/* The entry the last received frame was matched to (exact matches
-	 * only): a may_fail entry followed by identical frames is ambiguous. */
+	 * only): a may_fail entry followed by identical frames is ambiguous.
+	 * tx_slack: may_fail entries matched in the current run of identical
+	 * frames, each of which may have been dropped instead (tx_rematch). */
 	struct fz_txexp tx_last;
 	bool tx_last_valid;
+	unsigned tx_slack;
 	uint64_t tx_released; /* pending chains released by stop */
 	uint64_t tx_be_base; /* backend drops before this session */
 	bool tx_pending_prev;

@@ -263,6 +263,7 @@ void fz_drv_reset(struct fz_run *r);
 void fz_drv_post(struct fz_run *r);
 void fz_drv_on_pop(struct fz_run *r, enum vq_status st);
 void fz_drv_on_complete(struct fz_run *r, uint16_t id);
+void fz_drv_on_start(struct fz_run *r);
 void fz_drv_unpopped(struct fz_run *r, const struct fz_popped *u);
 
 #endif /* VHOSTILE_FUZZ_FZ_VQ_INT_H */
