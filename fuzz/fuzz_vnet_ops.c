@@ -35,6 +35,7 @@
  * exactly the fds and memfd mappings it held before the run.
  */
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -86,7 +87,8 @@ enum vo_op {
 };
 #define VO__PLAIN VO_MISUSE /* op modulus without VO_MISC_MISUSE */
 
-/* VO_MISUSE kinds: calls vhost-user never makes, each with its documented error */
+/* VO_MISUSE kinds: calls vhost-user never makes, each with its documented
+ * result (the last two are an operator's calls, not errors) */
 enum vo_mis {
 	VM_FEATURES_RUNNING, /* vnet_set_features with a ring running: -EBUSY */
 	VM_FEATURES_UNOFFERED, /* ... with a feature never offered: -EINVAL (-EBUSY if running) */
@@ -95,6 +97,8 @@ enum vo_mis {
 	VM_START_NO_FEATURES, /* ... of rx0 before any features were accepted */
 	VM_STOP_UNDEFINED, /* vnet_queue_stop of an index the features do not define */
 	VM_INIT_BAD_PARAMS, /* vnet_init with bad parameters, then vnet_destroy of it */
+	VM_LINK, /* vnet_set_link (an operator's carrier hook): status bit and config only */
+	VM_INIT_OFFER, /* u16 allow: vnet_init with an operator allow mask, no MAC, no MTU */
 	VM__COUNT
 };
 
@@ -759,6 +763,90 @@ static unsigned undefined_qidx(const struct vnet *dev, uint8_t sel)
 }
 
 /*
+ * VM_LINK: the link status bit follows vnet_set_link(), in the device and in
+ * its configuration space; the call reports a config change exactly when the
+ * bit changed and VIRTIO_NET_F_STATUS is offered; nothing else changes.
+ */
+static void vo_link(struct fz_net *n, bool up)
+{
+	uint16_t was = n->dev.status, now, cfg = 0;
+	uint16_t want = up ? (uint16_t)(was | VIRTIO_NET_S_LINK_UP)
+			   : (uint16_t)(was & ~VIRTIO_NET_S_LINK_UP);
+	bool changed, notify = vnet_features(&n->dev) & VIRTIO_BIT(VIRTIO_NET_F_STATUS);
+
+	mis_save(n);
+	changed = vnet_set_link(&n->dev, up);
+	now = n->dev.status;
+	if (n->trace)
+		fprintf(stderr, "vo: vnet_set_link(%d): status %#x -> %#x, change %d\n", up, was,
+			now, changed);
+	FZ_CHECK(now == want, "vnet_set_link(%d): status %#x -> %#x", up, was, now);
+	FZ_CHECK(changed == (now != was && notify),
+		 "vnet_set_link(%d) reported %d (status %#x -> %#x, STATUS offered %d)", up,
+		 changed, was, now, notify);
+	FZ_CHECK(vnet_get_config(&n->dev, offsetof(struct virtio_net_config, status), &cfg,
+				 sizeof(cfg)) == 0 &&
+			 le16toh(cfg) == now,
+		 "config status %#x, device status %#x", le16toh(cfg), now);
+	n->dev.status = was;
+	mis_unchanged(n, "vnet_set_link");
+	n->dev.status = now;
+}
+
+/*
+ * VM_INIT_OFFER: a second device built with the live one's parameters but an
+ * operator allow mask (@fs: the 16 feature bits of fz_net_feat_decode; @sel
+ * bit 2 adds the features those do not name), and with @sel bit 0 no MAC
+ * address, bit 1 no MTU.  Its offer must be the live offer cut to that mask,
+ * without MAC / MTU, then closed under 5.1.3.1 by the harness's own
+ * dependency table; every offer is within vnet_supported_features().  The
+ * live device and guest RAM stay as they were.
+ */
+static void vo_init_offer(struct fz_net *n, uint8_t sel, uint16_t fs)
+{
+	static struct vnet scratch;
+	const uint64_t named = VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) |
+			       VIRTIO_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) |
+			       VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) |
+			       VIRTIO_BIT(VIRTIO_NET_F_MTU) | VIRTIO_BIT(VIRTIO_NET_F_MAC);
+	uint64_t live = vnet_features(&n->dev), all = vnet_supported_features();
+	uint64_t allow = fz_net_feat_decode(fs) | ((sel & 4) ? named : 0), cut, want, got;
+	struct vnet_params p = n->params;
+	int r;
+
+	FZ_CHECK(!(live & ~all), "offered %#llx beyond vnet_supported_features %#llx",
+		 (unsigned long long)live, (unsigned long long)all);
+	if (p.allow)
+		allow &= p.allow;
+	if (!allow)
+		allow = p.allow ? p.allow : ~0ULL; /* allow 0 means "all" */
+	p.allow = allow;
+	cut = allow;
+	if (sel & 1) {
+		memset(p.mac, 0, sizeof(p.mac));
+		cut &= ~VIRTIO_BIT(VIRTIO_NET_F_MAC);
+	}
+	if (sel & 2) {
+		p.mtu = 0;
+		cut &= ~VIRTIO_BIT(VIRTIO_NET_F_MTU);
+	}
+	want = fz_net_features(cut, live);
+	mis_save(n);
+	r = vnet_init(&scratch, &p, n->bep);
+	FZ_CHECK(r == 0, "vnet_init with allow %#llx returned %d", (unsigned long long)allow, r);
+	got = vnet_features(&scratch);
+	vnet_destroy(&scratch);
+	if (n->trace)
+		fprintf(stderr, "vo: vnet_init allow %#llx (sel %#x) offers %#llx\n",
+			(unsigned long long)allow, sel, (unsigned long long)got);
+	FZ_CHECK(got == want && !(got & ~all),
+		 "vnet_init allow %#llx (no mac %d, no mtu %d) offers %#llx, reference %#llx",
+		 (unsigned long long)allow, sel & 1, !!(sel & 2), (unsigned long long)got,
+		 (unsigned long long)want);
+	mis_unchanged(n, "vnet_init (allow mask)");
+}
+
+/*
  * VO_MISUSE: the harness as a buggy caller of the vnet API, next to the
  * vhost-user server, which itself never makes these calls (it refuses
  * SET_FEATURES while rings run, checks the offer first, starts only rings
@@ -790,6 +878,14 @@ static void vo_misuse(struct vo *v)
 	cfg.device = q0->dev_gpa;
 	cfg.base.avail_wrap = cfg.base.used_wrap = true;
 	cfg.call_fd = cfg.err_fd = -1;
+	if (kind == VM_LINK) {
+		vo_link(n, sel & 1);
+		return;
+	}
+	if (kind == VM_INIT_OFFER) {
+		vo_init_offer(n, sel, fz_u16(&n->in));
+		return;
+	}
 	if (kind == VM_INIT_BAD_PARAMS) {
 		static struct vnet scratch;
 		struct net_backend none = { 0 };

@@ -388,9 +388,3 @@ int vnet_queue_stop(struct vnet *dev, unsigned qidx, struct vq_state *st)
 	vq_stop(vq, st);
 	return 0;
 }
-
-void vnet_qp_release(struct vnet_qp *qp)
-{
-	net_tx_release(qp);
-	net_rx_release(qp);
-}

@@ -316,14 +316,6 @@ VH_MUST_CHECK int vnet_queue_start(struct vnet *dev, unsigned qidx, const struct
 int vnet_queue_stop(struct vnet *dev, unsigned qidx, struct vq_state *st);
 
 /**
- * vnet_qp_release() - return every chain @qp holds (len 0) and publish.
- * @qp: queue pair
- *
- * Called by vnet_queue_stop; exposed for workers that tear down themselves.
- */
-void vnet_qp_release(struct vnet_qp *qp);
-
-/**
  * vnet_ctrl_qidx() - index of the control queue under the negotiated features.
  * @dev: device
  *

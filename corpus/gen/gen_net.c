@@ -1075,7 +1075,9 @@ enum {
 	VM_START_WRONG_FMT,
 	VM_START_NO_FEATURES,
 	VM_STOP_UNDEFINED,
-	VM_INIT_BAD_PARAMS
+	VM_INIT_BAD_PARAMS,
+	VM_LINK,
+	VM_INIT_OFFER
 };
 /* engine header misc bits of vnet_ops */
 #define MISC_TWO_PAIRS 0x04
@@ -1736,6 +1738,40 @@ static void gen_vnet(void)
 	vo_run(&g, 1, 8);
 	u8(&g, VO_DRAIN);
 	emit(t, "misuse-vnet-api-mq", &g);
+
+	/* MISC_MISUSE, calls the vhost-user server never makes but an operator
+	 * might: link down and up (twice each: the second changes nothing),
+	 * before and after set-up (with VIRTIO_NET_F_STATUS offered); second
+	 * devices with operator allow masks (every bit, none of the 16 named,
+	 * offloads only, control features only), no MAC, no MTU; then traffic */
+	g.n = 0;
+	head(&g, base | F_CTRL, 8, BE_ALL, MISC_MISUSE | MISC_TWO_PAIRS | MISC_MQ);
+	u8(&g, VO_C_CTRL_ALL);
+	vo_misuse(&g, VM_LINK, 0);
+	vo_misuse(&g, VM_LINK, 0);
+	vo_misuse(&g, VM_LINK, 1);
+	{
+		static const struct {
+			uint8_t sel;
+			uint16_t fs;
+		} offers[] = {
+			{ 4, 0xffff }, { 3, 0xffff }, { 4, 0 }, { 0, 0x03ff }, { 7, 0x8801 },
+		};
+		for (unsigned i = 0; i < sizeof(offers) / sizeof(offers[0]); i++) {
+			vo_misuse(&g, VM_INIT_OFFER, offers[i].sel);
+			u16(&g, offers[i].fs);
+		}
+	}
+	u8(&g, VO_SETUP);
+	vo_misuse(&g, VM_LINK, 0);
+	vo_misuse(&g, VM_LINK, 1);
+	vo_misuse(&g, VM_LINK, 1);
+	vo_misuse(&g, VM_INIT_OFFER, 5);
+	u16(&g, 0x0055);
+	vo_post_tx(&g, SH_NB(1), 100, &H0);
+	vo_run(&g, 1, 8);
+	u8(&g, VO_DRAIN);
+	emit(t, "misuse-link-and-offer", &g);
 #undef START
 }
 
