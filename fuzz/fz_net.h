@@ -20,9 +20,10 @@
  *    reject), and reads completions back from the used ring, checking that
  *    every completion returns a chain that was posted and not yet returned.
  *
- *  - The device engine (struct fz_net, fz_net.c): a struct vnet with one
- *    queue pair whose backend is a SOCK_SEQPACKET socketpair standing in for
- *    the TAP (tap_adopt_socket: the same readv/writev code as the TAP).  Every
+ *  - The device engine (struct fz_net, fz_net.c with fz_net_tx.c,
+ *    fz_net_rx.c, fz_net_post.c): a struct vnet with one queue pair whose
+ *    backend is a SOCK_SEQPACKET socketpair standing in for the TAP
+ *    (tap_adopt_socket: the same readv/writev code as the TAP).  Every
  *    net_tx_run / net_rx_run / net_ctrl_run / vnet_queue_stop goes through a
  *    wrapper that snapshots guest RAM, makes the call, diffs guest RAM, reads
  *    the completions and the TAP, and checks the net oracles (listed in
@@ -331,7 +332,7 @@ struct fz_net {
 	int tap_peer; /* harness end of the fake TAP, -1 once closed */
 	int tap_be; /* backend end (owned by @be) */
 	bool tap_closed;
-	/* FZ_NET_MISC_FAULTS: @be reads through fz_net.c's fault_readv */
+	/* FZ_NET_MISC_FAULTS: @be reads through fz_net_rx.c's fault_readv */
 	bool faults;
 	const struct net_backend_ops *sock_ops; /* the socket twin's own ops */
 	int fault; /* errno the next read fails with, 0 none */
