@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fz_vq_int.h - state shared by fz_vq.c (input, ops), fz_call.c (checked core
- * calls, oracles) and fz_drv.c (guest-driver model, reference chain walker).
- * Harness-internal.
+ * calls, oracles), fz_life.c (checked start, stop and reset), fz_dfpost.c
+ * (DF_POST replay and rewrite) and fz_drv.c (guest-driver model, reference
+ * chain walker).  Harness-internal.
  */
 #ifndef VHOSTILE_FUZZ_FZ_VQ_INT_H
 #define VHOSTILE_FUZZ_FZ_VQ_INT_H
@@ -242,7 +243,6 @@ void fz_note_ring_write(struct fz_run *r, const uint8_t *p);
 bool fz_device_only(const struct fz_run *r, const uint8_t *p);
 bool fz_may_write(const struct fz_run *r);
 bool fz_budget(struct fz_run *r);
-bool fz_cfg_valid(const struct fz_run *r, const struct vq_cfg *cfg);
 
 /* fz_call.c: checked core calls (snapshot, call, diff, contract checks) */
 void fz_pre(struct fz_run *r);
@@ -254,6 +254,15 @@ void fz_do_flush(struct fz_run *r);
 bool fz_do_enable(struct fz_run *r);
 void fz_do_disable(struct fz_run *r);
 void fz_do_has_work(struct fz_run *r);
+void verify_publish(struct fz_run *r);
+
+/* fz_dfpost.c: the DF_POST replay and rewrite around fz_do_pop() */
+void vq_state_copy(struct vq *dst, const struct vq *src);
+void replay_pop(struct fz_run *r, enum vq_status st);
+void mutate_after_pop(struct fz_run *r, uint16_t pos0, uint16_t nslots);
+
+/* fz_life.c: checked queue lifecycle */
+bool fz_cfg_valid(const struct fz_run *r, const struct vq_cfg *cfg);
 int fz_do_start(struct fz_run *r, const struct vq_cfg *cfg);
 void fz_do_stop(struct fz_run *r, struct vq_state *st);
 void fz_do_fresh(struct fz_run *r);
