@@ -2,8 +2,9 @@
 /*
  * fz_vq_int.h - state shared by fz_vq.c (input, ops), fz_call.c (checked core
  * calls, oracles), fz_life.c (checked start, stop and reset), fz_dfpost.c
- * (DF_POST replay and rewrite) and fz_drv.c (guest-driver model, reference
- * chain walker).  Harness-internal.
+ * (DF_POST replay and rewrite), fz_drv.c (guest-driver model: expectations,
+ * checks at pop), fz_drv_ref.c (its reference chain walker) and
+ * fz_drv_post.c (its chain building and posting).  Harness-internal.
  */
 #ifndef VHOSTILE_FUZZ_FZ_VQ_INT_H
 #define VHOSTILE_FUZZ_FZ_VQ_INT_H
@@ -269,10 +270,41 @@ void fz_do_fresh(struct fz_run *r);
 
 /* fz_drv.c */
 void fz_drv_reset(struct fz_run *r);
-void fz_drv_post(struct fz_run *r);
 void fz_drv_on_pop(struct fz_run *r, enum vq_status st);
 void fz_drv_on_complete(struct fz_run *r, uint16_t id);
 void fz_drv_on_start(struct fz_run *r);
 void fz_drv_unpopped(struct fz_run *r, const struct fz_popped *u);
+struct fz_pend *pend_at(struct fz_run *r, unsigned i);
+int pool_get(struct fz_run *r);
+void pool_put(struct fz_run *r, int i);
+bool id_busy(struct fz_run *r, uint16_t id);
+
+/* fz_drv_ref.c: the model's chains and the reference walk over them */
+struct fz_mdesc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+/* One chain as the model built it. */
+struct fz_mchain {
+	unsigned nd;                       /* ring descriptors / slots */
+	struct fz_mdesc d[FZ_MAX_DIRECT];
+	uint16_t slot[FZ_MAX_DIRECT];      /* split: descriptor index of d[i] */
+	uint64_t tgpa;                     /* indirect table */
+	bool xtab;                         /* ... not where the table cursor put it */
+	unsigned nfill, nt;                /* zero-length fillers first, then t[] */
+	struct fz_mdesc t[FZ_MAX_BUF];
+	uint16_t id;                       /* packed buffer id */
+};
+
+struct fz_mdesc table_entry(const struct fz_run *r, const struct fz_mchain *m,
+			    uint32_t i, uint32_t n);
+void ref_chain(struct fz_run *r, const struct fz_mchain *m, struct fz_pend *p,
+	       struct fz_expect *e);
+
+/* fz_drv_post.c */
+void fz_drv_post(struct fz_run *r);
 
 #endif /* VHOSTILE_FUZZ_FZ_VQ_INT_H */
