@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fz_vq_int.h - state shared by fz_vq.c (input, ops), fz_call.c (checked core
- * calls, oracles), fz_life.c (checked start, stop and reset), fz_dfpost.c
- * (DF_POST replay and rewrite), fz_drv.c (guest-driver model: expectations,
- * checks at pop), fz_drv_ref.c (its reference chain walker) and
- * fz_drv_post.c (its chain building and posting).  Harness-internal.
+ * fz_vq_int.h - state shared by fz_vq.c (input, ops), fz_misuse.c (API-misuse
+ * ops), fz_call.c (checked core calls, oracles), fz_life.c (checked start,
+ * stop and reset), fz_dfpost.c (DF_POST replay and rewrite), fz_drv.c
+ * (guest-driver model: expectations, checks at pop), fz_drv_ref.c (its
+ * reference chain walker) and fz_drv_post.c (its chain building and
+ * posting).  Harness-internal.
  */
 #ifndef VHOSTILE_FUZZ_FZ_VQ_INT_H
 #define VHOSTILE_FUZZ_FZ_VQ_INT_H
@@ -267,6 +268,10 @@ bool fz_cfg_valid(const struct fz_run *r, const struct vq_cfg *cfg);
 int fz_do_start(struct fz_run *r, const struct vq_cfg *cfg);
 void fz_do_stop(struct fz_run *r, struct vq_state *st);
 void fz_do_fresh(struct fz_run *r);
+
+/* fz_misuse.c: the FZ_X_MISUSE ops */
+void op_stopped(struct fz_run *r);
+void op_bad_chain(struct fz_run *r);
 
 /* fz_drv.c */
 void fz_drv_reset(struct fz_run *r);
