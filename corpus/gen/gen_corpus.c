@@ -186,8 +186,9 @@ struct bufspec {
 
 /*
  * post() - FZ_OP_POST.  @nb must be the buffer count the harness derives from
- * @shape and @tw (fz_drv.c): nout + nin, at least 2 for ORDER/TOO_BIG, and an
- * extra prefix buffer when the chain uses a table with FZ_SH_PREFIX or LONG.
+ * @shape and @tw (fz_drv_post.c): nout + nin, at least 2 for ORDER/TOO_BIG,
+ * and an extra prefix buffer when the chain uses a table with FZ_SH_PREFIX or
+ * LONG.
  */
 static void post(struct gen *g, uint8_t shape, uint8_t tw, uint8_t x, const struct bufspec *b,
 		 unsigned nb)
