@@ -172,7 +172,7 @@ static void check_unpublished(const struct fz_run *r, const char *what)
 }
 
 /* All staged completions must now be visible, exactly and in order. */
-void verify_publish(struct fz_run *r)
+void fz_verify_publish(struct fz_run *r)
 {
 	uint16_t pos = r->us_pos;
 	bool wrap = r->us_wrap;
@@ -423,7 +423,7 @@ enum vq_status fz_do_pop(struct fz_run *r)
 	enum vq_status st;
 
 	if (replay)
-		vq_state_copy(&r->df_vq[0], &r->vq);
+		fz_vq_state_copy(&r->df_vq[0], &r->vq);
 	vq_chain_init(&r->c, r->iov, r->iov_cap);
 	r->in_pop = true;
 	fz_pre(r);
@@ -439,7 +439,7 @@ enum vq_status fz_do_pop(struct fz_run *r)
 	}
 	fz_post(r, live, "vq_pop");
 	if (replay)
-		replay_pop(r, st); /* before the harness touches guest RAM again */
+		fz_replay_pop(r, st); /* before the harness touches guest RAM again */
 	if (r->trace)
 		fprintf(stderr, "fz:   pop -> %d id %u slots %u out %u in %u fault %s\n", st,
 			r->c.id, r->c.nslots, r->c.out_bytes, r->c.in_bytes,
@@ -463,7 +463,7 @@ enum vq_status fz_do_pop(struct fz_run *r)
 	if (st == VQ_OK && r->touch)
 		touch(r);
 	if (r->df_post && live && (st == VQ_OK || st == VQ_BAD_CHAIN))
-		mutate_after_pop(r, pos0, r->c.nslots);
+		fz_mutate_after_pop(r, pos0, r->c.nslots);
 	return st;
 }
 
@@ -515,7 +515,7 @@ void fz_do_push(struct fz_run *r, unsigned which, uint32_t written)
  * fz_do_flush() - checked vq_flush_signal().
  * @r: run
  *
- * Every staged completion must now be visible (verify_publish()), the call
+ * Every staged completion must now be visible (fz_verify_publish()), the call
  * eventfd written if a signal was asked for, and a signal asked for whenever
  * the driver's flags / used_event / event structure require one.
  */
@@ -546,7 +546,7 @@ void fz_do_flush(struct fz_run *r)
 		FZ_CHECK(!want, "flush on a stopped/broken queue asked for a signal");
 		return;
 	}
-	verify_publish(r);
+	fz_verify_publish(r);
 	if (want && r->efd_call >= 0) {
 		uint64_t cnt = 0;
 

@@ -4,9 +4,9 @@
  * guest's rewrite after it.
  *
  * fz_do_pop() (fz_call.c) saves the queue state before the call
- * (vq_state_copy()); replay_pop() restores queue state and guest RAM and pops
+ * (fz_vq_state_copy()); fz_replay_pop() restores queue state and guest RAM and pops
  * again, requiring the same status, chain, guest writes and queue state;
- * mutate_after_pop() then rewrites what the device just read (descriptor
+ * fz_mutate_after_pop() then rewrites what the device just read (descriptor
  * table, avail entry, indirect-table zone) with a key stream from the input
  * (fuzz/README.md, "Double-fetch modes").
  */
@@ -53,7 +53,7 @@ static size_t vq_map_bytes(const struct vq *q)
 	return ((size_t)q->size + 63) / 64 * sizeof(q->inflight_map[0]);
 }
 
-void vq_state_copy(struct vq *dst, const struct vq *src)
+void fz_vq_state_copy(struct vq *dst, const struct vq *src)
 {
 	memcpy(dst, src, offsetof(struct vq, inflight_map));
 	memcpy(dst->inflight_map, src->inflight_map, vq_map_bytes(src));
@@ -68,7 +68,7 @@ static bool vq_state_equal(const struct vq *a, const struct vq *b)
 }
 
 /* Pop again from the saved state: same result, same memory, same queue. */
-void replay_pop(struct fz_run *r, enum vq_status st)
+void fz_replay_pop(struct fz_run *r, enum vq_status st)
 {
 	struct vq_chain c2;
 	enum vq_status st2;
@@ -80,13 +80,13 @@ void replay_pop(struct fz_run *r, enum vq_status st)
 	else
 		memcpy(r->df_after, r->l.arena, r->l.arena_size);
 	fz_ext_copy(r, r->ext_after, true);
-	vq_state_copy(&r->df_vq[1], &r->vq);
+	fz_vq_state_copy(&r->df_vq[1], &r->vq);
 	if (lazy)
 		lz_ranges_copy(r, false);
 	else
 		memcpy(r->l.arena, r->snap, r->l.arena_size);
 	fz_ext_copy(r, r->ext_snap, false);
-	vq_state_copy(&r->vq, &r->df_vq[0]);
+	fz_vq_state_copy(&r->vq, &r->df_vq[0]);
 
 	vq_chain_init(&c2, r->iov2, r->iov_cap);
 	st2 = vq_pop(&r->vq, &c2);
@@ -215,7 +215,7 @@ static FZ_NOCOV FZ_NOASAN void df_key_xor_zone(struct df_key *key, const struct 
 
 /* After a pop, the guest rewrites what the device just read.  (Loops over
  * ring and table zone, in bounds by construction: not ASan-instrumented.) */
-FZ_NOCOV FZ_NOASAN void mutate_after_pop(struct fz_run *r, uint16_t pos0, uint16_t nslots)
+FZ_NOCOV FZ_NOASAN void fz_mutate_after_pop(struct fz_run *r, uint16_t pos0, uint16_t nslots)
 {
 	uint8_t seed = fz_u8(&r->in);
 	uint32_t n = r->cfg.size;

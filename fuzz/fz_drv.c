@@ -31,12 +31,12 @@
 
 /* ---- FIFO and pool ------------------------------------------------------- */
 
-struct fz_pend *pend_at(struct fz_run *r, unsigned i)
+struct fz_pend *fz_pend_at(struct fz_run *r, unsigned i)
 {
 	return &r->pend[(r->p_head + i) % r->cap_size];
 }
 
-int pool_get(struct fz_run *r)
+int fz_pool_get(struct fz_run *r)
 {
 	for (int i = 0; i < (int)FZ_POOL; i++) {
 		if (!(r->pool_busy & (1ULL << i))) {
@@ -48,18 +48,18 @@ int pool_get(struct fz_run *r)
 	return -1;
 }
 
-void pool_put(struct fz_run *r, int i)
+void fz_pool_put(struct fz_run *r, int i)
 {
 	if (i >= 0)
 		r->pool_busy &= ~(1ULL << i);
 }
 
-bool id_busy(struct fz_run *r, uint16_t id)
+bool fz_id_busy(struct fz_run *r, uint16_t id)
 {
 	if (fz_fl_has(r, id))
 		return true;
 	for (unsigned i = 0; i < r->p_n; i++)
-		if (pend_at(r, i)->id == id)
+		if (fz_pend_at(r, i)->id == id)
 			return true;
 	for (unsigned i = 0; i < r->ncpl; i++)
 		if (r->cpl[i].id == id)
@@ -122,7 +122,7 @@ static void resync(struct fz_run *r)
 		/* chains in flight or completed but unpublished keep theirs:
 		 * their publication frees them (fz_drv_on_complete) */
 		for (uint32_t i = 0; i < n; i++)
-			if (r->owner[i] == (int32_t)i && !id_busy(r, (uint16_t)i))
+			if (r->owner[i] == (int32_t)i && !fz_id_busy(r, (uint16_t)i))
 				free_chain(r, (uint16_t)i);
 	} else {
 		/* Slots consumed and not yet returned may carry hostile flags
@@ -150,7 +150,7 @@ void fz_drv_on_complete(struct fz_run *r, uint16_t id)
 	 * head.  Exact expectations end here (safety oracles stay);
 	 * corpus/indirect/crash-dup-entry-outlives-its-chain.bin. */
 	for (unsigned i = 0; i < r->p_n; i++)
-		if (pend_at(r, i)->dup && pend_at(r, i)->id == id)
+		if (fz_pend_at(r, i)->dup && fz_pend_at(r, i)->id == id)
 			r->dirty = true;
 	free_chain(r, id);
 }
@@ -249,7 +249,7 @@ void fz_drv_on_pop(struct fz_run *r, enum vq_status st)
 		return;
 	}
 	FZ_CHECK(r->p_pub > 0, "vq_pop consumed a chain the driver never published (%d)", st);
-	p = *pend_at(r, 0);
+	p = *fz_pend_at(r, 0);
 	r->p_head = (r->p_head + 1) % r->cap_size;
 	r->p_n--;
 	r->p_pub--;
@@ -261,7 +261,7 @@ void fz_drv_on_pop(struct fz_run *r, enum vq_status st)
 	r->last_pend = p;
 	if (p.detail >= 0)
 		r->last_exp = r->pool[p.detail];
-	pool_put(r, p.detail);
+	fz_pool_put(r, p.detail);
 }
 
 /**
@@ -282,11 +282,11 @@ void fz_drv_unpopped(struct fz_run *r, const struct fz_popped *u)
 	r->p_head = (r->p_head + r->cap_size - 1) % r->cap_size;
 	r->p_n++;
 	r->p_pub++;
-	p = pend_at(r, 0);
+	p = fz_pend_at(r, 0);
 	*p = u->pend;
 	p->detail = -1;
 	if (u->pend.detail >= 0) {
-		p->detail = (int16_t)pool_get(r);
+		p->detail = (int16_t)fz_pool_get(r);
 		if (p->detail >= 0)
 			r->pool[p->detail] = u->exp;
 	}
@@ -307,7 +307,7 @@ void fz_drv_unpopped(struct fz_run *r, const struct fz_popped *u)
 void fz_drv_on_start(struct fz_run *r)
 {
 	for (unsigned i = 1; i < r->p_n && !r->dirty; i++) {
-		const struct fz_pend *p = pend_at(r, i);
+		const struct fz_pend *p = fz_pend_at(r, i);
 
 		if (p->kind == FZ_E_BROKEN && (p->faults & FZ_FBIT(VQ_F_AVAIL_IDX)))
 			fz_set_dirty(r);

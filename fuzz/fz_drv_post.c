@@ -163,7 +163,7 @@ static bool write_table(struct fz_run *r, const struct fz_mchain *m)
 	for (uint32_t i = 1; gap && inside && i < n; i++)
 		inside = stores_in_zone(r, m->tgpa + 16ULL * i, 16, &g);
 	for (uint32_t i = 0; i < n; i++) {
-		struct fz_mdesc e = table_entry(r, m, i, n);
+		struct fz_mdesc e = fz_table_entry(r, m, i, n);
 
 		/* packed tables hold struct pvirtq_desc (2.8.19): id 0, flags at 14 */
 		put_desc(buf, &e, r->packed, 0, 0);
@@ -206,7 +206,7 @@ static bool alloc_id(struct fz_run *r, uint16_t *id)
 	for (uint32_t s = 0; s < n; s++) {
 		uint16_t i = (uint16_t)((r->id_cur + s) % n);
 
-		if (!id_busy(r, i)) {
+		if (!fz_id_busy(r, i)) {
 			*id = i;
 			r->id_cur = (uint16_t)((i + 1) % n);
 			return true;
@@ -221,7 +221,7 @@ static struct fz_pend *pend_push(struct fz_run *r)
 
 	if (r->p_n == r->cap_size)
 		return NULL;
-	p = pend_at(r, r->p_n++);
+	p = fz_pend_at(r, r->p_n++);
 	memset(p, 0, sizeof(*p));
 	p->detail = -1;
 	return p;
@@ -511,12 +511,12 @@ void fz_drv_post(struct fz_run *r)
 			p->nslots = (uint16_t)m.nd;
 			p->dup = dup;
 			p->xtab = m.xtab;
-			p->detail = (int16_t)pool_get(r);
-			ref_chain(r, &m, p, p->detail >= 0 ? &r->pool[p->detail] : NULL);
+			p->detail = (int16_t)fz_pool_get(r);
+			fz_ref_chain(r, &m, p, p->detail >= 0 ? &r->pool[p->detail] : NULL);
 			if (kind == FZ_E_BROKEN && p->kind == FZ_E_CHAIN) {
 				p->kind = FZ_E_BROKEN;
 				p->faults = ring_faults;
-				pool_put(r, p->detail);
+				fz_pool_put(r, p->detail);
 				p->detail = -1;
 			}
 		}

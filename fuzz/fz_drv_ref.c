@@ -94,8 +94,8 @@ static uint32_t ref_buf(struct fz_walk *w, const struct fz_mdesc *d)
 	return f;
 }
 
-struct fz_mdesc table_entry(const struct fz_run *r, const struct fz_mchain *m,
-			    uint32_t i, uint32_t n)
+struct fz_mdesc fz_table_entry(const struct fz_run *r, const struct fz_mchain *m,
+			       uint32_t i, uint32_t n)
 {
 	struct fz_mdesc e = { 0, 0, 0, (uint16_t)(i + 1) };
 
@@ -130,7 +130,7 @@ static uint32_t ref_indirect(struct fz_walk *w, const struct fz_mchain *m,
 		return 0;
 	}
 	for (uint32_t steps = 0; steps <= r->cfg.size + 1; steps++) {
-		struct fz_mdesc e = table_entry(r, m, i, n);
+		struct fz_mdesc e = fz_table_entry(r, m, i, n);
 		int pieces;
 
 		f = buf_faults(w, &e, &pieces);
@@ -155,8 +155,8 @@ static uint32_t ref_indirect(struct fz_walk *w, const struct fz_mchain *m,
 }
 
 /* Decide what the device must report for @m. */
-void ref_chain(struct fz_run *r, const struct fz_mchain *m, struct fz_pend *p,
-	       struct fz_expect *e)
+void fz_ref_chain(struct fz_run *r, const struct fz_mchain *m, struct fz_pend *p,
+		  struct fz_expect *e)
 {
 	struct fz_walk w = { .r = r, .e = e };
 	bool unknown = false;
@@ -202,7 +202,7 @@ void ref_chain(struct fz_run *r, const struct fz_mchain *m, struct fz_pend *p,
 	p->kind = unknown ? FZ_E_UNKNOWN : FZ_E_CHAIN;
 	p->faults = f;
 	if (unknown || f || w.lost_detail) {
-		pool_put(r, p->detail);
+		fz_pool_put(r, p->detail);
 		p->detail = -1;
 	}
 }

@@ -176,7 +176,7 @@ void fz_do_stop(struct fz_run *r, struct vq_state *st)
 	vq_stop(&r->vq, st);
 	fz_post(r, live, "vq_stop");
 	if (live) {
-		verify_publish(r);
+		fz_verify_publish(r);
 		FZ_CHECK(st->avail_idx == r->av_pos && st->used_idx == r->us_pos &&
 				 (!r->packed ||
 				  (st->avail_wrap == r->av_wrap && st->used_wrap == r->us_wrap)),

@@ -43,7 +43,7 @@ static void check_no_signal(const struct fz_run *r, const char *what)
  * the driver model goes on: a call that had changed something behind the
  * model shows up there too.
  */
-void op_stopped(struct fz_run *r)
+void fz_op_stopped(struct fz_run *r)
 {
 	struct fz_fl e = r->nfl ? r->fl[r->nfl - 1] : (struct fz_fl){ 0, 1, 0 };
 	struct vq_cfg cfg = r->cfg;
@@ -132,7 +132,7 @@ void op_stopped(struct fz_run *r)
  * for byte as before, so the in-flight chain is still there for a later
  * push or unpop of the model.
  */
-void op_bad_chain(struct fz_run *r)
+void fz_op_bad_chain(struct fz_run *r)
 {
 	uint8_t kind = fz_u8(&r->in) % 5;
 	uint16_t v = fz_u16(&r->in);

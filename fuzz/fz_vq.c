@@ -331,10 +331,10 @@ static void run_ops(struct fz_run *r, unsigned nops)
 			 * spent a fifth of a split campaign's time on eventfd
 			 * reads for paths the first occurrence covers. */
 			if (r->nstopped++ < FZ_STOPPED_RUN_OPS)
-				op_stopped(r);
+				fz_op_stopped(r);
 			break;
 		default:
-			op_bad_chain(r);
+			fz_op_bad_chain(r);
 			break;
 		}
 		if (!r->started)
@@ -615,7 +615,7 @@ static void run_free(struct fz_run *r)
  * carries over, but the fuzzer no longer pays fresh (quarantined) heap pages
  * for them on every input.  The expectation pool and the vq_unpop ring (42
  * KiB) are kept without zeroing: an entry is initialised when it is taken
- * (pool_get(), fl_add()) and only taken entries are read.  The same holds for the
+ * (fz_pool_get(), fl_add()) and only taken entries are read.  The same holds for the
  * buffers a run sizes by guest RAM or queue size (snapshot, DF_POST copies,
  * in-flight / FIFO / owner / link / completion arrays: their contents are
  * (re)initialised before use, see ensure_capacity()) and for the two
@@ -635,7 +635,7 @@ static struct fz_run *run_alloc(void)
 			return NULL;
 		r->efd_call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		r->efd_err = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		/* (entries are initialised when taken: pool_get(), fl_add()) */
+		/* (entries are initialised when taken: fz_pool_get(), fl_add()) */
 		r->pool = malloc(FZ_POOL * sizeof(*r->pool));
 		r->ustack = malloc(FZ_USTACK * sizeof(*r->ustack));
 		if (!r->pool || !r->ustack) {

@@ -256,12 +256,12 @@ void fz_do_flush(struct fz_run *r);
 bool fz_do_enable(struct fz_run *r);
 void fz_do_disable(struct fz_run *r);
 void fz_do_has_work(struct fz_run *r);
-void verify_publish(struct fz_run *r);
+void fz_verify_publish(struct fz_run *r);
 
 /* fz_dfpost.c: the DF_POST replay and rewrite around fz_do_pop() */
-void vq_state_copy(struct vq *dst, const struct vq *src);
-void replay_pop(struct fz_run *r, enum vq_status st);
-void mutate_after_pop(struct fz_run *r, uint16_t pos0, uint16_t nslots);
+void fz_vq_state_copy(struct vq *dst, const struct vq *src);
+void fz_replay_pop(struct fz_run *r, enum vq_status st);
+void fz_mutate_after_pop(struct fz_run *r, uint16_t pos0, uint16_t nslots);
 
 /* fz_life.c: checked queue lifecycle */
 bool fz_cfg_valid(const struct fz_run *r, const struct vq_cfg *cfg);
@@ -270,8 +270,8 @@ void fz_do_stop(struct fz_run *r, struct vq_state *st);
 void fz_do_fresh(struct fz_run *r);
 
 /* fz_misuse.c: the FZ_X_MISUSE ops */
-void op_stopped(struct fz_run *r);
-void op_bad_chain(struct fz_run *r);
+void fz_op_stopped(struct fz_run *r);
+void fz_op_bad_chain(struct fz_run *r);
 
 /* fz_drv.c */
 void fz_drv_reset(struct fz_run *r);
@@ -279,10 +279,10 @@ void fz_drv_on_pop(struct fz_run *r, enum vq_status st);
 void fz_drv_on_complete(struct fz_run *r, uint16_t id);
 void fz_drv_on_start(struct fz_run *r);
 void fz_drv_unpopped(struct fz_run *r, const struct fz_popped *u);
-struct fz_pend *pend_at(struct fz_run *r, unsigned i);
-int pool_get(struct fz_run *r);
-void pool_put(struct fz_run *r, int i);
-bool id_busy(struct fz_run *r, uint16_t id);
+struct fz_pend *fz_pend_at(struct fz_run *r, unsigned i);
+int fz_pool_get(struct fz_run *r);
+void fz_pool_put(struct fz_run *r, int i);
+bool fz_id_busy(struct fz_run *r, uint16_t id);
 
 /* fz_drv_ref.c: the model's chains and the reference walk over them */
 struct fz_mdesc {
@@ -304,10 +304,10 @@ struct fz_mchain {
 	uint16_t id;                       /* packed buffer id */
 };
 
-struct fz_mdesc table_entry(const struct fz_run *r, const struct fz_mchain *m,
-			    uint32_t i, uint32_t n);
-void ref_chain(struct fz_run *r, const struct fz_mchain *m, struct fz_pend *p,
-	       struct fz_expect *e);
+struct fz_mdesc fz_table_entry(const struct fz_run *r, const struct fz_mchain *m,
+			       uint32_t i, uint32_t n);
+void fz_ref_chain(struct fz_run *r, const struct fz_mchain *m, struct fz_pend *p,
+		  struct fz_expect *e);
 
 /* fz_drv_post.c */
 void fz_drv_post(struct fz_run *r);
