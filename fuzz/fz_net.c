@@ -147,7 +147,7 @@ static bool write_ok(const struct fz_net *n, const struct fz_nq *q, bool bufs, c
 	return false;
 }
 
-void post_diff(struct fz_net *n, const struct fz_nq *q, bool bufs, const char *what)
+void fz_net_post_diff(struct fz_net *n, const struct fz_nq *q, bool bufs, const char *what)
 {
 	size_t lo[FZ_NR__COUNT + 2], hi[FZ_NR__COUNT + 2];
 	unsigned k = watch(n, lo, hi);
@@ -171,7 +171,7 @@ void post_diff(struct fz_net *n, const struct fz_nq *q, bool bufs, const char *w
 
 void fz_net_post(struct fz_net *n, const char *what)
 {
-	post_diff(n, NULL, false, what);
+	fz_net_post_diff(n, NULL, false, what);
 }
 
 void fz_net_all_dirty(struct fz_net *n)
@@ -190,8 +190,8 @@ void fz_net_all_dirty(struct fz_net *n)
  *
  * Return: bytes copied.
  */
-size_t chain_read(struct fz_net *n, const struct fz_nchain *c, bool write, size_t from,
-		  uint8_t *dst, size_t len)
+size_t fz_net_chain_read(struct fz_net *n, const struct fz_nchain *c, bool write, size_t from,
+			 uint8_t *dst, size_t len)
 {
 	size_t pos = 0, got = 0;
 
@@ -224,7 +224,7 @@ size_t chain_read(struct fz_net *n, const struct fz_nchain *c, bool write, size_
 
 /* ---- notifications -------------------------------------------------------------- */
 
-bool took_signal(int fd)
+bool fz_net_took_signal(int fd)
 {
 	uint64_t v = 0;
 
@@ -235,10 +235,10 @@ bool took_signal(int fd)
  * After a run on @q that published @npub completions (split: used index
  * @u0 -> @u1): did the driver get the signal it asked for (2.7.7.2, 2.8.10)?
  */
-void check_signal(struct fz_net *n, struct fz_nq *q, unsigned npub, uint16_t u0, uint16_t u1,
-		  const char *what)
+void fz_net_check_signal(struct fz_net *n, struct fz_nq *q, unsigned npub, uint16_t u0,
+			 uint16_t u1, const char *what)
 {
-	bool sig = took_signal(q->call_fd), need;
+	bool sig = fz_net_took_signal(q->call_fd), need;
 
 	(void)n;
 	if (q->dirty || !npub || !q->call_set)
@@ -258,7 +258,7 @@ void check_signal(struct fz_net *n, struct fz_nq *q, unsigned npub, uint16_t u0,
 }
 
 /* The run stopped to wait for a kick: the ring must be empty, kicks armed. */
-void check_armed(struct fz_net *n, struct fz_nq *q, struct vq *vq, const char *what)
+void fz_net_check_armed(struct fz_net *n, struct fz_nq *q, struct vq *vq, const char *what)
 {
 	(void)n;
 	if (q->dirty)
@@ -314,7 +314,7 @@ int fz_net_queue_start(struct fz_net *n, struct fz_nq *q, const struct gmem *gm,
 	cfg.err_fd = q->err_fd;
 	fz_net_pre(n);
 	r = vnet_queue_start(&n->dev, q->qidx, gm, &cfg);
-	post_diff(n, q, false, "vnet_queue_start");
+	fz_net_post_diff(n, q, false, "vnet_queue_start");
 	if (!r)
 		q->started = true;
 	if (q->role == FZ_NR_TX)
@@ -377,7 +377,7 @@ void fz_net_queue_stop(struct fz_net *n, struct fz_nq *q, struct vq_state *st)
 
 	fz_net_pre(n);
 	FZ_CHECK(vnet_queue_stop(&n->dev, q->qidx, &s) == 0, "vnet_queue_stop(%u)", q->qidx);
-	post_diff(n, q, false, "vnet_queue_stop");
+	fz_net_post_diff(n, q, false, "vnet_queue_stop");
 	fz_net_on_stop(n, q, was_pending, pend_id, &s);
 	if (st)
 		*st = s;
@@ -398,10 +398,10 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 			 "net_ctrl_run on a stopped queue");
 		return;
 	}
-	(void)took_signal(q->call_fd);
+	(void)fz_net_took_signal(q->call_fd);
 	fz_net_pre(n);
 	r = net_ctrl_run(&n->dev, budget);
-	post_diff(n, q, true, "net_ctrl_run");
+	fz_net_post_diff(n, q, true, "net_ctrl_run");
 	fz_nq_collect(n, q);
 	if (n->trace)
 		fprintf(stderr, "net: ctrl_run(%u) -> %d, %u completions\n", budget, r, q->ncpl);
@@ -429,11 +429,11 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 				 c->in_bytes);
 			if (c->in_bytes && !c->alias) {
 				seen = true;
-				chain_read(n, c, true, 0, &ack, 1);
+				fz_net_chain_read(n, c, true, 0, &ack, 1);
 				if (c->out_bytes > sizeof(cmd)) {
 					want = FZ_CTRL_ERR;
 				} else {
-					chain_read(n, c, false, 0, cmd, c->out_bytes);
+					fz_net_chain_read(n, c, false, 0, cmd, c->out_bytes);
 					want = fz_ref_ctrl(n->features, n->dev.max_pairs, cmd,
 							   c->out_bytes);
 				}
@@ -467,9 +467,9 @@ void fz_net_run_ctrl(struct fz_net *n, unsigned budget)
 				 !memcmp(mac, mac_set, sizeof(mac)),
 			 "MAC_ADDR_SET acknowledged, config mac is not the last one set");
 	}
-	check_signal(n, q, q->ncpl, u0, q->used_idx, "net_ctrl_run");
+	fz_net_check_signal(n, q, q->ncpl, u0, q->used_idx, "net_ctrl_run");
 	if ((unsigned)r < budget)
-		check_armed(n, q, &n->dev.ctrl, "net_ctrl_run");
+		fz_net_check_armed(n, q, &n->dev.ctrl, "net_ctrl_run");
 }
 
 /* ---- set-up and tear-down ------------------------------------------------------------- */
@@ -587,7 +587,7 @@ int fz_net_init(struct fz_net *n, const uint8_t *data, size_t size, enum fz_net_
 		n->sock_ops = n->be.ops;
 		fault_ops = *n->be.ops;
 		fault_ops.name = "sock+faults";
-		fault_ops.readv = fault_readv;
+		fault_ops.readv = fz_net_fault_readv;
 		n->be.ops = &fault_ops;
 		n->be.priv = n;
 	}
@@ -639,8 +639,8 @@ void fz_net_session_end(struct fz_net *n)
 {
 	fz_net_tap_drain(n);
 	if (n->dev_ok && n->dev.qp) {
-		tx_reconcile(n);
-		rx_reconcile(n);
+		fz_net_tx_reconcile(n);
+		fz_net_rx_reconcile(n);
 	}
 	n->txe_head = n->ntxe = 0;
 	n->tx_wild = false;
@@ -757,7 +757,7 @@ void fz_net_run_ops(struct fz_net *n, enum fz_net_mode mode)
 			fz_net_op_event(n, q);
 			break;
 		default:
-			op_fault(n);
+			fz_net_op_fault(n);
 			break;
 		}
 	}

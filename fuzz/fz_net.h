@@ -332,7 +332,7 @@ struct fz_net {
 	int tap_peer; /* harness end of the fake TAP, -1 once closed */
 	int tap_be; /* backend end (owned by @be) */
 	bool tap_closed;
-	/* FZ_NET_MISC_FAULTS: @be reads through fz_net_rx.c's fault_readv */
+	/* FZ_NET_MISC_FAULTS: @be reads through fz_net_rx.c's fz_net_fault_readv */
 	bool faults;
 	const struct net_backend_ops *sock_ops; /* the socket twin's own ops */
 	int fault; /* errno the next read fails with, 0 none */

@@ -39,22 +39,22 @@ static inline struct vnet_qp *qp0(struct fz_net *n)
 
 /* fz_net.c: the write oracle after a call on @q (NULL: any queue); @bufs:
  * it may write buffers, not only ring areas */
-void post_diff(struct fz_net *n, const struct fz_nq *q, bool bufs, const char *what);
+void fz_net_post_diff(struct fz_net *n, const struct fz_nq *q, bool bufs, const char *what);
 /* fz_net.c: reading chains out of guest memory */
-size_t chain_read(struct fz_net *n, const struct fz_nchain *c, bool write, size_t from,
-		  uint8_t *dst, size_t len);
+size_t fz_net_chain_read(struct fz_net *n, const struct fz_nchain *c, bool write, size_t from,
+			 uint8_t *dst, size_t len);
 /* fz_net.c: notifications */
-bool took_signal(int fd);
-void check_signal(struct fz_net *n, struct fz_nq *q, unsigned npub, uint16_t u0, uint16_t u1,
-		  const char *what);
-void check_armed(struct fz_net *n, struct fz_nq *q, struct vq *vq, const char *what);
+bool fz_net_took_signal(int fd);
+void fz_net_check_signal(struct fz_net *n, struct fz_nq *q, unsigned npub, uint16_t u0,
+			 uint16_t u1, const char *what);
+void fz_net_check_armed(struct fz_net *n, struct fz_nq *q, struct vq *vq, const char *what);
 
 /* fz_net_tx.c: end of a session */
-void tx_reconcile(struct fz_net *n);
+void fz_net_tx_reconcile(struct fz_net *n);
 
 /* fz_net_rx.c: the fake TAP's read faults (FZ_NET_MISC_FAULTS), end of a session */
-ssize_t fault_readv(struct net_backend *be, const struct iovec *iov, unsigned cnt);
-void op_fault(struct fz_net *n);
-void rx_reconcile(struct fz_net *n);
+ssize_t fz_net_fault_readv(struct net_backend *be, const struct iovec *iov, unsigned cnt);
+void fz_net_op_fault(struct fz_net *n);
+void fz_net_rx_reconcile(struct fz_net *n);
 
 #endif /* VHOSTILE_FUZZ_FZ_NET_INT_H */

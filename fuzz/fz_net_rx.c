@@ -98,13 +98,13 @@ void fz_net_op_inject(struct fz_net *n)
 }
 
 /*
- * fault_readv() - the socket twin's readv, failing once when a fault is armed
+ * fz_net_fault_readv() - the socket twin's readv, failing once when a fault is armed
  * (FZ_NET_MISC_FAULTS), with a TAP's errors: a frame error (the kernel frees
  * the frame it failed to copy: tun_do_read) consumes the next datagram, a
  * hard error (EIO, EBADFD) consumes nothing.  With nothing queued it reads
  * as the socket does and the fault stays armed.
  */
-ssize_t fault_readv(struct net_backend *be, const struct iovec *iov, unsigned cnt)
+ssize_t fz_net_fault_readv(struct net_backend *be, const struct iovec *iov, unsigned cnt)
 {
 	struct fz_net *n = be->priv;
 	int err = n->fault;
@@ -140,7 +140,7 @@ ssize_t fault_readv(struct net_backend *be, const struct iovec *iov, unsigned cn
 }
 
 /* FZ_NOP_FAULT: u8 kind (% 7): arm the next read's error. */
-void op_fault(struct fz_net *n)
+void fz_net_op_fault(struct fz_net *n)
 {
 	static const int errs[7] = { EFAULT, EINVAL, EMSGSIZE, ENOBUFS, ENOMEM, EIO, EBADFD };
 
@@ -313,7 +313,7 @@ static unsigned rx_packet(struct fz_net *n, struct fz_nq *q, unsigned i)
 	unsigned nb = 1;
 	bool excl = true;
 
-	chain_read(n, c, true, 0, raw, hs);
+	fz_net_chain_read(n, c, true, 0, raw, hs);
 	if (mrg(n)) {
 		nb = (unsigned)(raw[10] | raw[11] << 8);
 		FZ_CHECK(nb >= 1 && nb <= q->ncpl - i,
@@ -334,7 +334,7 @@ static unsigned rx_packet(struct fz_net *n, struct fz_nq *q, unsigned i)
 				 "mergeable buffer %u of %u (chain %u) not full: %u of %u", j, nb,
 				 x->id, cj->len, x->in_bytes);
 		FZ_CHECK(total + cj->len <= SCRATCH, "packet larger than any frame");
-		chain_read(n, x, true, 0, n->scratch + total, cj->len);
+		fz_net_chain_read(n, x, true, 0, n->scratch + total, cj->len);
 		total += cj->len;
 		excl &= !x->alias && fz_nq_chain_exclusive(n, x);
 	}
@@ -358,11 +358,11 @@ void fz_net_run_rx(struct fz_net *n, unsigned budget)
 		FZ_CHECK(net_rx_run(qp, budget) == -EINVAL, "net_rx_run on a stopped queue");
 		return;
 	}
-	(void)took_signal(q->call_fd);
+	(void)fz_net_took_signal(q->call_fd);
 	n->fault_hit = 0;
 	fz_net_pre(n);
 	r = net_rx_run(qp, budget);
-	post_diff(n, q, true, "net_rx_run");
+	fz_net_post_diff(n, q, true, "net_rx_run");
 	fz_nq_collect(n, q);
 	if (n->fault_hit == EIO || n->fault_hit == EBADFD) {
 		/* the backend is unusable: the run stops there, keeps every
@@ -434,9 +434,9 @@ void fz_net_run_rx(struct fz_net *n, unsigned budget)
 	}
 	for (unsigned i = 0; i < q->ncpl; i++)
 		fz_nq_retire(n, q, &q->ch[q->cpl[i].id]);
-	check_signal(n, q, q->ncpl, u0, q->used_idx, "net_rx_run");
+	fz_net_check_signal(n, q, q->ncpl, u0, q->used_idx, "net_rx_run");
 	if (r >= 0 && qp->rx_wait == NET_WAIT_KICK)
-		check_armed(n, q, &qp->rx, "net_rx_run");
+		fz_net_check_armed(n, q, &qp->rx, "net_rx_run");
 	if (r >= 0 && qp->rx_wait == NET_WAIT_BACKEND_IN) {
 		uint8_t b;
 
@@ -446,7 +446,7 @@ void fz_net_run_rx(struct fz_net *n, unsigned budget)
 }
 
 /* RX: every frame the TAP sent is delivered, dropped for a reason, or still queued. */
-void rx_reconcile(struct fz_net *n)
+void fz_net_rx_reconcile(struct fz_net *n)
 {
 	const struct net_dir_stats *s = &qp0(n)->stats.rx;
 	uint64_t left = 0, pend = qp0(n)->rx_pending_len ? 1 : 0, rest, tail;

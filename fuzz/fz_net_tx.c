@@ -41,7 +41,7 @@ static uint64_t hash_stream(struct fz_net *n, const struct fz_nchain *c, const u
 
 	/* one contiguous buffer: fz_hash works on words, it cannot be resumed */
 	memcpy(n->scratch, raw, hs);
-	got = chain_read(n, c, false, hs, n->scratch + hs, to - hs);
+	got = fz_net_chain_read(n, c, false, hs, n->scratch + hs, to - hs);
 	FZ_CHECK(got == to - hs, "chain %u: %zu of %zu readable bytes mapped", c->id, got,
 		 to - hs);
 	return fz_hash(FZ_HASH_INIT, n->scratch, to);
@@ -68,7 +68,7 @@ static bool tx_expect(struct fz_net *n, struct fz_nchain *c, struct fz_txexp *e)
 	if (c->popped_hdr)
 		memcpy(raw, c->hdr, hs);
 	else
-		chain_read(n, c, false, 0, raw, hs);
+		fz_net_chain_read(n, c, false, 0, raw, hs);
 	fz_hdr_decode(&h, raw, hs);
 	if (fz_ref_tx_hdr(&h, n->features, frame))
 		return false;
@@ -96,10 +96,10 @@ void fz_net_run_tx(struct fz_net *n, unsigned budget)
 		FZ_CHECK(net_tx_run(qp, budget) == -EINVAL, "net_tx_run on a stopped queue");
 		return;
 	}
-	(void)took_signal(q->call_fd);
+	(void)fz_net_took_signal(q->call_fd);
 	fz_net_pre(n);
 	r = net_tx_run(qp, budget);
-	post_diff(n, q, false, "net_tx_run");
+	fz_net_post_diff(n, q, false, "net_tx_run");
 	fz_nq_collect(n, q);
 	if (n->trace)
 		fprintf(stderr, "net: tx_run(%u) -> %d, %u completions, wait %d, pending %d\n",
@@ -169,7 +169,7 @@ void fz_net_run_tx(struct fz_net *n, unsigned budget)
 				 n->tx_pending_id);
 			if (!n->tx_pending_prev) {
 				/* popped in this call: the device copied the header now */
-				chain_read(n, c, false, 0, c->hdr, hdr_size(n));
+				fz_net_chain_read(n, c, false, 0, c->hdr, hdr_size(n));
 				c->popped_hdr = true;
 				FZ_CHECK(c->expect == FZ_NX_GOOD && tx_expect(n, c, &e),
 					 "TX chain %u kept pending, but it must not be sent", id);
@@ -180,9 +180,9 @@ void fz_net_run_tx(struct fz_net *n, unsigned budget)
 	} else if (!q->dirty) {
 		FZ_CHECK(!n->tx_pending_prev, "pending TX chain %u vanished", n->tx_pending_id);
 	}
-	check_signal(n, q, q->ncpl, u0, q->used_idx, "net_tx_run");
+	fz_net_check_signal(n, q, q->ncpl, u0, q->used_idx, "net_tx_run");
 	if (qp->tx_wait == NET_WAIT_KICK)
-		check_armed(n, q, &qp->tx, "net_tx_run");
+		fz_net_check_armed(n, q, &qp->tx, "net_tx_run");
 }
 
 /*
@@ -283,7 +283,7 @@ void fz_net_op_sndbuf(struct fz_net *n)
 }
 
 /* TX: every frame the reference says must go out went out or was a backend drop. */
-void tx_reconcile(struct fz_net *n)
+void fz_net_tx_reconcile(struct fz_net *n)
 {
 	const struct net_dir_stats *s = &qp0(n)->stats.tx;
 
