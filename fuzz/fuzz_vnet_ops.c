@@ -763,6 +763,37 @@ static unsigned undefined_qidx(const struct vnet *dev, uint8_t sel)
 }
 
 /*
+ * VM_LINK with @sel bit 1: the same on a second device whose operator mask
+ * withholds VIRTIO_NET_F_STATUS (the live device always offers it): the bit
+ * still follows, but no config change is reported.
+ */
+static void vo_link_unoffered(struct fz_net *n, bool up)
+{
+	static struct vnet scratch;
+	struct vnet_params p = n->params;
+	uint16_t was, want;
+	bool changed;
+	int r;
+
+	p.allow = vnet_supported_features() & ~VIRTIO_BIT(VIRTIO_NET_F_STATUS);
+	mis_save(n);
+	r = vnet_init(&scratch, &p, n->bep);
+	FZ_CHECK(r == 0, "vnet_init without STATUS returned %d", r);
+	FZ_CHECK(!(vnet_features(&scratch) & VIRTIO_BIT(VIRTIO_NET_F_STATUS)),
+		 "STATUS offered against the operator's mask");
+	was = scratch.status;
+	want = up ? (uint16_t)(was | VIRTIO_NET_S_LINK_UP)
+		  : (uint16_t)(was & ~VIRTIO_NET_S_LINK_UP);
+	changed = vnet_set_link(&scratch, !up);
+	changed |= vnet_set_link(&scratch, up);
+	FZ_CHECK(!changed && scratch.status == want,
+		 "vnet_set_link without STATUS offered: change %d, status %#x -> %#x", changed,
+		 was, scratch.status);
+	vnet_destroy(&scratch);
+	mis_unchanged(n, "vnet_set_link (second device)");
+}
+
+/*
  * VM_LINK: the link status bit follows vnet_set_link(), in the device and in
  * its configuration space; the call reports a config change exactly when the
  * bit changed and VIRTIO_NET_F_STATUS is offered; nothing else changes.
@@ -879,7 +910,10 @@ static void vo_misuse(struct vo *v)
 	cfg.base.avail_wrap = cfg.base.used_wrap = true;
 	cfg.call_fd = cfg.err_fd = -1;
 	if (kind == VM_LINK) {
-		vo_link(n, sel & 1);
+		if (sel & 2)
+			vo_link_unoffered(n, sel & 1);
+		else
+			vo_link(n, sel & 1);
 		return;
 	}
 	if (kind == VM_INIT_OFFER) {

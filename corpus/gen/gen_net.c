@@ -1741,7 +1741,8 @@ static void gen_vnet(void)
 
 	/* MISC_MISUSE, calls the vhost-user server never makes but an operator
 	 * might: link down and up (twice each: the second changes nothing),
-	 * before and after set-up (with VIRTIO_NET_F_STATUS offered); second
+	 * before and after set-up (with VIRTIO_NET_F_STATUS offered, and on a
+	 * second device without it: no config change reported); second
 	 * devices with operator allow masks (every bit, none of the 16 named,
 	 * offloads only, control features only), no MAC, no MTU; then traffic */
 	g.n = 0;
@@ -1750,6 +1751,8 @@ static void gen_vnet(void)
 	vo_misuse(&g, VM_LINK, 0);
 	vo_misuse(&g, VM_LINK, 0);
 	vo_misuse(&g, VM_LINK, 1);
+	vo_misuse(&g, VM_LINK, 2); /* a second device without STATUS offered */
+	vo_misuse(&g, VM_LINK, 3);
 	{
 		static const struct {
 			uint8_t sel;
