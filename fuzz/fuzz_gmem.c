@@ -569,14 +569,13 @@ static void op_iov(struct g_run *g)
 	call = fz_u8(&g->in) % 3;
 	off = pick_iov_off(g, total);
 	len = pick_iov_off(g, total);
+	if (call != 2 && len > G_MAX_COPY)
+		len = G_MAX_COPY; /* the flat buffer holds @len bytes: clip at its size */
 	k = ref_iov_range(iov, n, off, len, ref, &want);
 	switch (call) {
 	case 0: { /* the destination holds @len bytes, exactly: ASan guards its end */
-		uint8_t *dst;
+		uint8_t *dst = malloc(len ? len : 1);
 
-		if (len > G_MAX_COPY)
-			len = G_MAX_COPY, k = ref_iov_range(iov, n, off, len, ref, &want);
-		dst = malloc(len ? len : 1);
 		if (!dst)
 			return;
 		memset(dst, 0x5a, len);
@@ -593,11 +592,9 @@ static void op_iov(struct g_run *g)
 		free(dst);
 		return;
 	}
-	case 1: { /* the source holds @len bytes: clip at the pattern */
+	case 1: { /* the source: @len bytes of the pattern */
 		const uint8_t *src = g->pattern + fz_u8(&g->in) * 16u;
 
-		if (len > G_MAX_COPY)
-			len = G_MAX_COPY, k = ref_iov_range(iov, n, off, len, ref, &want);
 		/* the reference copies onto g->expect in list order, as the
 		 * device does: where iovecs alias, the later one wins */
 		memcpy(g->expect, g->arena, G_ARENA);
