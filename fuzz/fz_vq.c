@@ -438,6 +438,7 @@ static int alloc_log(struct fz_run *r, uint32_t n)
 	if (!r->log || !r->fl_iov || !r->fl_nout || !r->fl_nin)
 		return -1;
 	r->log_cap = n;
+	fz_log_ranges(r);
 	gmem_set_log(&r->l.gm, r->log, r->log_size);
 	return 0;
 }
@@ -743,6 +744,10 @@ int fz_vq_run(const uint8_t *data, size_t size, const struct fz_vq_target *t)
 			fz_do_stop(r, &st);
 	}
 	fz_settle(r, "the end of the input");
+	fz_log_check_rest(r);
+	if (r->trace)
+		fprintf(stderr, "fz: end: %zu of %zu input bytes, %u core calls\n", r->in.pos,
+			r->in.n, r->ncalls);
 	run_free(r);
 	return 0;
 }

@@ -116,6 +116,10 @@ struct fz_run {
 	uint8_t *log;
 	size_t log_size;
 	uint32_t log_cap;     /* queue size fl_iov was sized for */
+	/* the bitmap bytes that cover mapped guest RAM: the only ones a call
+	 * may set, so the only ones fz_pre() clears (fz_log_ranges()) */
+	uint32_t log_lo[FZ_MAX_CHUNKS], log_hi[FZ_MAX_CHUNKS];
+	unsigned log_nr;
 	bool kb_log_publish;  /* FZ_KNOWN_BUGS=log-publish (reported, now fixed) */
 	bool kb_enable_cache; /* FZ_KNOWN_BUGS=enable-cache (reported, unfixed) */
 	struct iovec *fl_iov; /* FZ_LOG_IOV per in-flight chain, parallel to fl[] */
@@ -233,6 +237,8 @@ const uint8_t *fz_snap_at(const struct fz_run *r, const uint8_t *p);
 void fz_set_ext(struct fz_run *r);
 void fz_ext_copy(struct fz_run *r, uint8_t *buf, bool save);
 bool fz_ext_equal(const struct fz_run *r, const uint8_t *buf);
+void fz_log_ranges(struct fz_run *r);
+void fz_log_check_rest(const struct fz_run *r);
 void fz_check_logged(const struct fz_run *r, const void *p, size_t len, const char *what);
 bool fz_in_window(const struct fz_run *r, uint32_t s);
 bool fz_in_range(const uint8_t *p, const uint8_t *base, size_t len);
