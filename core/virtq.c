@@ -16,6 +16,7 @@
 #include "core/virtq_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -48,11 +49,33 @@ const char *vq_fault_name(enum vq_fault f)
 	return fault_names[f];
 }
 
-void vq_init(struct vq *vq)
+/* Everything but the in-flight map: the stopped state's fields. */
+static void vq_clear_fields(struct vq *vq)
 {
-	memset(vq, 0, sizeof(*vq));
+	memset(vq, 0, offsetof(struct vq, inflight_map));
+	memset(&vq->stats, 0, sizeof(vq->stats));
 	vq->call_fd = -1;
 	vq->err_fd = -1;
+}
+
+void vq_init(struct vq *vq)
+{
+	memset(vq->inflight_map, 0, sizeof(vq->inflight_map));
+	vq_clear_fields(vq);
+}
+
+/*
+ * The in-flight map of a stopped queue is all zero (vq_init(), then every
+ * vq_stop()), and a started queue sets bits below its size only (vq_claim()),
+ * so stop clears just the words of the size it ran with and start clears
+ * none: 4 KiB memsets a restart no longer pays for.
+ */
+static void vq_reset(struct vq *vq)
+{
+	size_t words = vq->started ? ((size_t)vq->size + 63) / 64 : 0;
+
+	memset(vq->inflight_map, 0, words * sizeof(vq->inflight_map[0]));
+	vq_clear_fields(vq);
 }
 
 void vq_chain_init(struct vq_chain *c, struct iovec *iov, unsigned cap)
@@ -116,7 +139,7 @@ int vq_start(struct vq *vq, const struct gmem *gm, const struct vq_cfg *cfg)
 	if (cfg->fmt != VQ_FMT_SPLIT && cfg->fmt != VQ_FMT_PACKED)
 		return -EINVAL;
 
-	vq_init(vq);
+	vq_clear_fields(vq); /* (stopped: the in-flight map is clear) */
 	vq->fmt = cfg->fmt;
 	vq->size = (uint16_t)cfg->size;
 	vq->mask = (uint16_t)(cfg->size - 1);
@@ -128,7 +151,7 @@ int vq_start(struct vq *vq, const struct gmem *gm, const struct vq_cfg *cfg)
 
 	r = cfg->fmt == VQ_FMT_SPLIT ? vq_start_split(vq, cfg) : vq_start_packed(vq, cfg);
 	if (r) {
-		vq_init(vq);
+		vq_clear_fields(vq);
 		return r;
 	}
 	vq->call_fd = cfg->call_fd;
@@ -156,7 +179,7 @@ void vq_stop(struct vq *vq, struct vq_state *st)
 		st->avail_wrap = vq->avail_wrap;
 		st->used_wrap = vq->used_wrap;
 	}
-	vq_init(vq);
+	vq_reset(vq);
 }
 
 enum vq_status vq_pop(struct vq *vq, struct vq_chain *c)

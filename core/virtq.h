@@ -195,7 +195,7 @@ void vq_init(struct vq *vq);
 
 /**
  * vq_start() - validate @cfg against @gm and start the queue.
- * @vq: queue (stopped)
+ * @vq: queue, stopped (vq_init() or vq_stop(): its in-flight map is clear)
  * @gm: guest memory; must stay installed until vq_stop
  * @cfg: configuration; copied
  *
