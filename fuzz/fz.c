@@ -28,22 +28,26 @@
 #define FZ_HAVE_AVX2_DIFF 1
 #endif
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FZ_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define FZ_ASAN 1
-#endif
-#ifdef FZ_ASAN
-#include <sanitizer/asan_interface.h>
-#define FZ_POISON(p, n) __asan_poison_memory_region((p), (n))
-#define FZ_UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
-#else
-#define FZ_POISON(p, n) ((void)(p), (void)(n))
-#define FZ_UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
+/*
+ * ASan's poisoning interface, looked up at link time rather than by
+ * __has_feature(address_sanitizer): fuzz builds compile this engine without
+ * ASan (fuzz/CMakeLists.txt) while the core it checks, and the runtime, have
+ * it; the calls must still happen there.  Weak: absent in plain builds.
+ */
+void __asan_poison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+
+static void fz_poison(const void *p, size_t n)
+{
+	if (__asan_poison_memory_region)
+		__asan_poison_memory_region(p, n);
+}
+
+static void fz_unpoison(const void *p, size_t n)
+{
+	if (__asan_unpoison_memory_region)
+		__asan_unpoison_memory_region(p, n);
+}
 
 typedef unsigned __int128 fz_u128; /* arithmetic helper, not a struct typedef */
 
@@ -282,8 +286,8 @@ static uint8_t *arena_small(size_t size)
 	}
 	fz_small_busy = true;
 	a = fz_small_blk + FZ_SMALL_BYTES - size;
-	FZ_UNPOISON(fz_small_blk, FZ_SMALL_BYTES);
-	FZ_POISON(fz_small_blk, FZ_SMALL_BYTES - size);
+	fz_unpoison(fz_small_blk, FZ_SMALL_BYTES);
+	fz_poison(fz_small_blk, FZ_SMALL_BYTES - size);
 	memset(a, 0, size);
 	return a;
 }
