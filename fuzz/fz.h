@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "core/compiler.h"
@@ -102,6 +103,10 @@ static inline bool fz_done(const struct fz_in *in)
 {
 	return in->pos >= in->n;
 }
+
+/* The queue engine's call/error eventfds, counted in memory (fz_efd.c). */
+void fz_efd_register(int call_fd, int err_fd);
+ssize_t fz_efd_read(int fd, uint64_t *cnt); /* a non-blocking read(2) of one */
 
 uint8_t fz_u8(struct fz_in *in);
 uint16_t fz_u16(struct fz_in *in); /* little-endian */

@@ -318,7 +318,7 @@ void fz_check_pop(struct fz_run *r, enum vq_status st)
 		FZ_CHECK(FZ_RING_FAULTS & FZ_FBIT(f), "broken with non-ring fault %s",
 			 vq_fault_name(f));
 		if (r->efd_err >= 0)
-			FZ_CHECK(read(r->efd_err, &cnt, sizeof(cnt)) == sizeof(cnt) && cnt >= 1,
+			FZ_CHECK(fz_efd_read(r->efd_err, &cnt) == sizeof(cnt) && cnt >= 1,
 				 "error eventfd not signalled");
 		return;
 	}
@@ -550,7 +550,7 @@ void fz_do_flush(struct fz_run *r)
 	if (want && r->efd_call >= 0) {
 		uint64_t cnt = 0;
 
-		FZ_CHECK(read(r->efd_call, &cnt, sizeof(cnt)) == sizeof(cnt) && cnt >= 1,
+		FZ_CHECK(fz_efd_read(r->efd_call, &cnt) == sizeof(cnt) && cnt >= 1,
 			 "flush asked for a signal but the call eventfd was not written");
 	}
 	if (published == 0 || r->df_trap || r->overlap)

@@ -25,9 +25,9 @@ static void check_no_signal(const struct fz_run *r, const char *what)
 {
 	uint64_t cnt;
 
-	FZ_CHECK(r->efd_call < 0 || read(r->efd_call, &cnt, sizeof(cnt)) < 0,
+	FZ_CHECK(r->efd_call < 0 || fz_efd_read(r->efd_call, &cnt) < 0,
 		 "%s signalled the driver", what);
-	FZ_CHECK(r->efd_err < 0 || read(r->efd_err, &cnt, sizeof(cnt)) < 0,
+	FZ_CHECK(r->efd_err < 0 || fz_efd_read(r->efd_err, &cnt) < 0,
 		 "%s signalled the error eventfd", what);
 }
 
@@ -56,9 +56,9 @@ void fz_op_stopped(struct fz_run *r)
 	int rc;
 
 	fz_do_stop(r, &st);
-	if (r->efd_call >= 0 && read(r->efd_call, &cnt, sizeof(cnt)) < 0)
+	if (r->efd_call >= 0 && fz_efd_read(r->efd_call, &cnt) < 0)
 		cnt = 0;
-	if (r->efd_err >= 0 && read(r->efd_err, &cnt, sizeof(cnt)) < 0)
+	if (r->efd_err >= 0 && fz_efd_read(r->efd_err, &cnt) < 0)
 		cnt = 0;
 	memcpy(&before, &r->vq, sizeof(before));
 

@@ -636,6 +636,7 @@ static struct fz_run *run_alloc(void)
 			return NULL;
 		r->efd_call = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		r->efd_err = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		fz_efd_register(r->efd_call, r->efd_err); /* (counted in memory: fz_efd.c) */
 		/* (entries are initialised when taken: fz_pool_get(), fl_add()) */
 		r->pool = malloc(FZ_POOL * sizeof(*r->pool));
 		r->ustack = malloc(FZ_USTACK * sizeof(*r->ustack));
@@ -674,9 +675,9 @@ static struct fz_run *run_alloc(void)
 	r->pool = keep.pool;
 	r->ustack = keep.ustack;
 	/* nothing signalled from an earlier run */
-	if (r->efd_call >= 0 && read(r->efd_call, &cnt, sizeof(cnt)) < 0)
+	if (r->efd_call >= 0 && fz_efd_read(r->efd_call, &cnt) < 0)
 		cnt = 0;
-	if (r->efd_err >= 0 && read(r->efd_err, &cnt, sizeof(cnt)) < 0)
+	if (r->efd_err >= 0 && fz_efd_read(r->efd_err, &cnt) < 0)
 		cnt = 0;
 	return r;
 }
