@@ -506,6 +506,9 @@ static VU_NOCOV void check_server(struct vu_run *r)
 				 g->size <= m->len &&
 				 (size_t)(g->hva - (uint8_t *)m->base) <= m->len - g->size,
 			 "region %u outside its mapping", i);
+		FZ_CHECK((((uintptr_t)g->hva - g->gpa) & 7) == 0,
+			 "region %u: host address %p not congruent to gpa %#llx mod 8", i,
+			 (void *)g->hva, (unsigned long long)g->gpa);
 		/* and that mapping still exists */
 		FZ_CHECK(ledger_covers(m->base, m->len), "region %u: mapping %p is gone", i,
 			 m->base);

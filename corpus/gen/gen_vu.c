@@ -478,6 +478,23 @@ static void seed_h7(const char *dir, struct gv *g)
 	save(dir, "H7-region-geometry", g);
 }
 
+/* H7: a region whose host address is not congruent to its GPA mod 8 would
+ * misalign every ring in host memory: refused; congruent odd offsets are not. */
+static void seed_h7_align(const char *dir, struct gv *g)
+{
+	struct vu_memory m;
+	static const uint8_t one = FD_RAM0;
+
+	session(g, false);
+	memset(&m, 0, sizeof(m));
+	m.nregions = 1;
+	region(&m.regions[0], 0, RAM0_SIZE - 0x1000, FD_RAM0, 4);
+	msg_fds(g, VHOST_USER_SET_MEM_TABLE, true, &m, 8 + 32, &one, 1);
+	region(&m.regions[0], 0x1004, RAM0_SIZE - 0x1000, FD_RAM0, 0x1004);
+	msg_fds(g, VHOST_USER_SET_MEM_TABLE, true, &m, 8 + 32, &one, 1);
+	save(dir, "H7-region-host-misaligned", g);
+}
+
 static void seed_h8(const char *dir, struct gv *g)
 {
 	struct vu_vring_addr a;
@@ -836,6 +853,7 @@ void gen_vu(const char *dir)
 	seed_h5(dir, &g);
 	seed_h6(dir, &g);
 	seed_h7(dir, &g);
+	seed_h7_align(dir, &g);
 	seed_h8(dir, &g);
 	seed_h9(dir, &g);
 	seed_h10(dir, &g);

@@ -1274,6 +1274,39 @@ static void test_H7_region_overflow(void **state)
 	close(memfd);
 }
 
+/*
+ * H7: a region whose mmap offset (so its host address) is not congruent to its
+ * GPA modulo 8 would misalign every 16-byte-aligned ring in host memory:
+ * refused by SET_MEM_TABLE and ADD_MEM_REG; congruent odd offsets are fine.
+ */
+static void test_H7_region_host_misaligned(void **state)
+{
+	struct vt *t = *state;
+	int memfd = make_memfd(0x10000);
+	struct vu_front_region r = { 0x100000, 0x4000, 0x7f0000000000ULL, 0x4, memfd };
+	const struct gmem_region *g;
+	unsigned fds, maps;
+
+	vt_bringup(t, FEAT_SPLIT, PF_ALL);
+	fds = count_fds();
+	maps = count_memfd_maps();
+	for (uint64_t off = 1; off < 8; off++) {
+		r.mmap_offset = off;
+		assert_int_equal(mem_table2(t, &r, 1), 1);
+		assert_int_equal(vu_front_add_mem_reg(&t->f, &r), -EREMOTEIO);
+		assert_int_equal(t->s.mem[t->s.cur].gm.nr, 0);
+	}
+	r.mmap_offset = 0x1004; /* host address 4 past a page, and the GPA too */
+	r.gpa = 0x100004;
+	assert_int_equal(mem_table2(t, &r, 1), 0);
+	assert_int_equal(t->s.mem[t->s.cur].gm.nr, 1);
+	g = &t->s.mem[t->s.cur].gm.r[0];
+	assert_int_equal(((uintptr_t)g->hva - g->gpa) & 7, 0);
+	assert_int_equal(count_fds(), fds);
+	assert_int_equal(count_memfd_maps(), maps + 1);
+	close(memfd);
+}
+
 /* H7: overlapping regions in guest-physical space. */
 static void test_H7_overlapping_gpa(void **state)
 {
@@ -2705,6 +2738,7 @@ int main(void)
 		VT(test_H5_index_limit_follows_device),
 		VT(test_H6_mem_table_region_count),
 		VT(test_H7_region_overflow),
+		VT(test_H7_region_host_misaligned),
 		VT(test_H7_overlapping_gpa),
 		VT(test_H7_overlapping_uaddr),
 		VT(test_H7_region_not_backed_by_file),
