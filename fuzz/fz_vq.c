@@ -570,7 +570,9 @@ static int setup_structured(struct fz_run *r, uint8_t m, unsigned *nops)
 	r->cfg0.size = rn;
 	while (!r->packed && (r->cfg0.size & (r->cfg0.size - 1)))
 		r->cfg0.size &= r->cfg0.size - 1;
-	if (!r->packed && (uint16_t)(avail - used) > rn)
+	/* (against the size cfg0 starts with: a non-power-of-two header size
+	 * was cut down above; corpus/split/crash-fresh-used-behind-cut-size.bin) */
+	if (!r->packed && (uint16_t)(avail - used) > r->cfg0.size)
 		r->cfg0.base.used_idx = avail;
 	if (r->packed && !(wraps & 4)) {
 		/* default: nothing in flight from a previous life */
