@@ -539,6 +539,7 @@ void fz_drv_post(struct fz_run *r)
 		uint16_t head = s, head_flags = (uint16_t)(m.d[0].flags | avail_bits(w));
 
 		for (unsigned i = 0; i < m.nd; i++) {
+			fz_note_ring_write(r, r->rg.desc + 16 * s);
 			put_desc(r->rg.desc + 16 * s, &m.d[i], true, m.id, avail_bits(w));
 			if (i == 0) /* the head turns available last */
 				fz_ring_store16(r->rg.desc + 16 * s + 14, 0);
@@ -550,6 +551,11 @@ void fz_drv_post(struct fz_run *r)
 		r->drv_pos = s;
 		r->drv_wrap = w;
 		if (r->held >= 0) {
+			/* A hostile flags write may have made the held head available
+			 * already, and the device consumed it: then this store lands
+			 * on a staged used entry, as a real driver's would
+			 * (corpus/indirect/crash-held-head-released-over-staged-used.bin). */
+			fz_note_ring_write(r, r->rg.desc + 16 * r->held + 14);
 			fz_ring_store16(r->rg.desc + 16 * r->held + 14, r->held_flags);
 			r->held = -1;
 			if (!r->dirty)
