@@ -13,7 +13,7 @@
  * counter with the kernel's eventfd rules, anything else goes to the real
  * write().  fz_efd_read() is a non-blocking read(2) of such a descriptor.
  * The core, its write() call and its arguments are unchanged; an argument
- * the kernel would refuse (length not 8, value 2^64-1) is refused here too,
+ * the kernel would refuse (fewer than 8 bytes, value 2^64-1) is refused too,
  * so a signal the kernel would drop is dropped and reported as missing.
  */
 #include "fuzz/fz.h"
@@ -67,7 +67,11 @@ ssize_t __wrap_write(int fd, const void *buf, size_t n)
 
 	if (i < 0)
 		return __real_write(fd, buf, n);
-	if (n < sizeof(v) || !buf) {
+	if (!buf) {
+		errno = EFAULT;
+		return -1;
+	}
+	if (n < sizeof(v)) {
 		errno = EINVAL;
 		return -1;
 	}

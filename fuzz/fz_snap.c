@@ -443,9 +443,10 @@ void fz_pre(struct fz_run *r)
  *
  * The device logs the pages it writes, and it can write mapped guest RAM
  * only, so only these bytes can change during a call: fz_pre() clears just
- * them (the whole bitmap, up to 16 KiB, was a memset per call, a third of a
- * logging input's time), and fz_log_check_rest() reports a bit set anywhere
- * else: a page logged that is no guest RAM (a wrong GPA in the log path).
+ * them (the whole bitmap, up to 16 KiB, was a memset per call), and
+ * fz_log_check_rest() reports a bit set in any other bitmap byte: a page
+ * logged that is no guest RAM (a wrong GPA in the log path).  Bytes are the
+ * grain: a stray bit in a byte that also covers guest RAM is cleared unseen.
  */
 void fz_log_ranges(struct fz_run *r)
 {
