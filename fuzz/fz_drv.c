@@ -290,6 +290,12 @@ void fz_drv_unpopped(struct fz_run *r, const struct fz_popped *u)
 		if (p->detail >= 0)
 			r->pool[p->detail] = u->exp;
 	}
+	/* A straddling table lies outside the cursor's allocation, so the
+	 * next table the cursor hands out may land on it: while such a chain
+	 * is pending, nothing is posted, as when it was first posted
+	 * (corpus/indirect/crash-unpopped-straddling-table-overwritten.bin). */
+	if (u->pend.xtab)
+		r->post_block = true;
 }
 
 /**
