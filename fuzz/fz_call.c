@@ -232,6 +232,35 @@ static void cpl_add(struct fz_run *r, uint16_t id, uint32_t len, uint16_t nslots
 	r->cpl[r->ncpl++] = (struct fz_cpl){ id, nslots, len };
 }
 
+/*
+ * A writable buffer may lie on the rings when a restart moved them into the
+ * data area (tampered configurations; the model's own rings stay in the
+ * arena).  Filling it is a guest-visible write there like any other: it may
+ * clobber used entries the device staged in the packed ring (found by
+ * fuzz_indirect: corpus/indirect/crash-buffer-fill-over-staged-used.bin),
+ * and the driver model no longer knows what its rings hold.
+ */
+static FZ_NOCOV void ring_hit(struct fz_run *r, const uint8_t *p, const uint8_t *e)
+{
+	const uint8_t *a[3] = { r->rg.desc, r->rg.drv, r->rg.dev };
+	size_t al[3] = { r->rg.desc_len, r->rg.drv_len, r->rg.dev_len };
+	bool hit = false;
+
+	for (unsigned k = 0; k < 3; k++)
+		hit |= a[k] && p < a[k] + al[k] && a[k] < e;
+	if (!hit)
+		return;
+	if (r->packed && p < r->rg.desc + r->rg.desc_len && r->rg.desc < e) {
+		const uint8_t *q = p > r->rg.desc ? p : r->rg.desc;
+		const uint8_t *qe = e < r->rg.desc + r->rg.desc_len ? e : r->rg.desc + r->rg.desc_len;
+
+		/* each 16-byte slot the fill touches, by its first touched byte */
+		for (; q < qe; q = r->rg.desc + ((size_t)(q - r->rg.desc) / 16 + 1) * 16)
+			fz_note_ring_write(r, q);
+	}
+	fz_set_dirty(r);
+}
+
 static FZ_NOCOV void touch(struct fz_run *r)
 {
 	const struct vq_chain *c = &r->c;
@@ -266,6 +295,7 @@ static FZ_NOCOV void touch(struct fz_run *r)
 		if (e > d1)
 			e = d1;
 		if (p < e) {
+			ring_hit(r, p, e);
 			fz_snap_note(p, (size_t)(e - p));
 			memset(p, 0xa5 ^ (uint8_t)i, (size_t)(e - p));
 			if (e > d0 + FZ_BUF_ZONE)
