@@ -180,10 +180,24 @@ static void do_command(struct worker *w)
 			w->snap_ctrl = w->dev->ctrl_stats;
 		break;
 	case WCMD_QUIT:
+	case WCMD_PARK: /* handled by worker_main() */
 	case WCMD_NONE:
 		break;
 	}
 	update_tap(w);
+}
+
+/* Ack, then wait for the control thread to be done with the device. */
+static void park(struct worker *w)
+{
+	uint64_t v;
+	ssize_t r;
+
+	w->mb.result = 0;
+	signal_eventfd(w->ack_fd);
+	do {
+		r = read(w->resume_fd, &v, sizeof(v));
+	} while (r < 0 && errno == EINTR);
 }
 
 static void *worker_main(void *arg)
@@ -202,6 +216,10 @@ static void *worker_main(void *arg)
 			switch (ev[i].data.u32) {
 			case TAG_MBOX:
 				drain_eventfd(w->mbox_fd);
+				if (w->mb.cmd == WCMD_PARK) {
+					park(w);
+					break;
+				}
 				do_command(w);
 				if (w->mb.cmd == WCMD_QUIT) {
 					signal_eventfd(w->ack_fd);
@@ -262,7 +280,8 @@ static int worker_init(struct worker *w, struct vnet *dev, unsigned index)
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->mbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	w->ack_fd = eventfd(0, EFD_CLOEXEC); /* blocking: the control thread waits */
-	if (w->epfd < 0 || w->mbox_fd < 0 || w->ack_fd < 0 ||
+	w->resume_fd = eventfd(0, EFD_CLOEXEC);
+	if (w->epfd < 0 || w->mbox_fd < 0 || w->ack_fd < 0 || w->resume_fd < 0 ||
 	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->mbox_fd, &ev))
 		return -errno;
 	err = pthread_create(&w->thread, NULL, worker_main, w);
@@ -285,7 +304,32 @@ static void worker_fini(struct worker *w)
 		close(w->mbox_fd);
 	if (w->ack_fd > 0)
 		close(w->ack_fd);
-	w->epfd = w->mbox_fd = w->ack_fd = -1;
+	if (w->resume_fd > 0)
+		close(w->resume_fd);
+	w->epfd = w->mbox_fd = w->ack_fd = w->resume_fd = -1;
+}
+
+/*
+ * Device-wide changes (worker.h): every worker parked around them.  A worker
+ * that did not ack is not resumed, so no stray count is left to let a later
+ * park through early.
+ */
+static void park_all(struct netdev *nd)
+{
+	for (unsigned i = 0; i < nd->pairs; i++) {
+		struct worker *w = &nd->w[i];
+
+		w->parked = w->running && worker_call(w, WCMD_PARK) == 0;
+	}
+}
+
+static void resume_all(struct netdev *nd)
+{
+	for (unsigned i = 0; i < nd->pairs; i++) {
+		if (nd->w[i].parked)
+			signal_eventfd(nd->w[i].resume_fd);
+		nd->w[i].parked = false;
+	}
 }
 
 /* ------------------------------------------------------ vhost-user glue */
@@ -325,18 +369,37 @@ static unsigned nd_max_vrings(void *d)
 
 static int nd_set_features(void *d, uint64_t f)
 {
-	return vnet_set_features(&((struct netdev *)d)->vnet, f);
+	struct netdev *nd = d;
+	int r;
+
+	park_all(nd);
+	r = vnet_set_features(&nd->vnet, f);
+	resume_all(nd);
+	return r;
 }
 
+/* Config space: the control queue (worker 0) may set the MAC meanwhile. */
 static int nd_get_config(void *d, uint32_t off, void *buf, uint32_t len)
 {
-	return vnet_get_config(&((struct netdev *)d)->vnet, off, buf, len);
+	struct netdev *nd = d;
+	int r;
+
+	park_all(nd);
+	r = vnet_get_config(&nd->vnet, off, buf, len);
+	resume_all(nd);
+	return r;
 }
 
 static int nd_set_config(void *d, uint32_t off, const void *buf, uint32_t len, uint32_t flags)
 {
+	struct netdev *nd = d;
+	int r;
+
 	(void)flags;
-	return vnet_set_config(&((struct netdev *)d)->vnet, off, buf, len);
+	park_all(nd);
+	r = vnet_set_config(&nd->vnet, off, buf, len);
+	resume_all(nd);
+	return r;
 }
 
 static int nd_queue_start(void *d, unsigned idx, const struct gmem *gm, const struct vq_cfg *cfg,
@@ -383,8 +446,10 @@ static void nd_reset(void *d)
 	struct netdev *nd = d;
 	int err;
 
+	park_all(nd);
 	vnet_destroy(&nd->vnet);
 	err = vnet_init(&nd->vnet, &nd->params, nd->bep);
+	resume_all(nd);
 	if (err)
 		vh_err("device reset failed: %s", strerror(-err));
 }
@@ -476,7 +541,7 @@ int netdev_init(struct netdev *nd, const struct vnet_config *cfg)
 	memset(nd, 0, sizeof(*nd));
 	for (unsigned i = 0; i < VNET_MAX_QUEUE_PAIRS; i++) {
 		nd->be[i].fd = -1;
-		nd->w[i].epfd = nd->w[i].mbox_fd = nd->w[i].ack_fd = -1;
+		nd->w[i].epfd = nd->w[i].mbox_fd = nd->w[i].ack_fd = nd->w[i].resume_fd = -1;
 	}
 	nd->pairs = cfg->queue_pairs;
 	err = open_backends(nd, cfg);

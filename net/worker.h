@@ -13,6 +13,15 @@
  * lock exists on the data path (seed 000).  The eventfd write/read pair orders
  * the mailbox contents between the threads.
  *
+ * Device-wide state (features, config space, the reset that re-creates the
+ * queue pairs) is changed by the control thread only while every worker is
+ * parked: PARK is acked and the worker then blocks on its resume eventfd,
+ * touching nothing until the control thread writes it.  Without that, a
+ * worker finishing its loop iteration after an ack (run_queues() reads the
+ * queue pair) raced a session reset freeing it (found by the asan preset's
+ * SIGTERM test; ThreadSanitizer reports it on every session end, see the
+ * tsan preset).
+ *
  * The worker sleeps in epoll_wait on: the mailbox, the kick eventfds of its
  * started and enabled rings, and the TAP fd with EPOLLIN only while RX can
  * place frames (guest buffers available) and EPOLLOUT only while TX has a
@@ -41,6 +50,7 @@ enum worker_cmd {
 	WCMD_ENABLE,
 	WCMD_STATS,
 	WCMD_QUIT,
+	WCMD_PARK,
 };
 
 struct worker_ring {
@@ -57,6 +67,8 @@ struct worker {
 	int epfd;
 	int mbox_fd;
 	int ack_fd;
+	int resume_fd; /* blocking: a parked worker waits on it */
+	bool parked;   /* control thread's view */
 
 	/* mailbox: written by the control thread before kicking mbox_fd */
 	struct {

@@ -5,13 +5,13 @@
 # integration) under every preset in $VH_PRESETS, and a bounded libFuzzer
 # smoke campaign over every target.
 #
-#   scripts/test.sh            # full: release, asan (gcc) + clang variants,
+#   scripts/test.sh            # full: release, asan (gcc) + clang variants, tsan,
 #                              # fuzz smoke, QEMU end-to-end matrix
 #   VH_PRESETS="release" VH_FUZZ_SECONDS=0 VH_E2E=0 scripts/test.sh   # quick
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PRESETS=${VH_PRESETS:-"release asan release-clang asan-clang"}
+PRESETS=${VH_PRESETS:-"release asan release-clang asan-clang tsan"}
 FUZZ_SECONDS=${VH_FUZZ_SECONDS:-60}
 E2E=${VH_E2E:-1}
 JOBS=$(nproc)
