@@ -57,6 +57,11 @@ bool fz_in_range(const uint8_t *p, const uint8_t *base, size_t len)
 	return base && p >= base && p < base + len;
 }
 
+bool fz_overlaps(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	return a < b + bl && b < a + al;
+}
+
 /*
  * fz_dist() - ring positions from @a to @b.  Split: free-running 16-bit
  * indices.  Packed: (slot, wrap) pairs on a lap of 2 * size positions, wrap
@@ -242,22 +247,15 @@ static void cpl_add(struct fz_run *r, uint16_t id, uint32_t len, uint16_t nslots
  */
 static FZ_NOCOV void ring_hit(struct fz_run *r, const uint8_t *p, const uint8_t *e)
 {
-	const uint8_t *a[3] = { r->rg.desc, r->rg.drv, r->rg.dev };
-	size_t al[3] = { r->rg.desc_len, r->rg.drv_len, r->rg.dev_len };
-	bool hit = false;
+	size_t n = (size_t)(e - p);
 
-	for (unsigned k = 0; k < 3; k++)
-		hit |= a[k] && p < a[k] + al[k] && a[k] < e;
-	if (!hit)
+	if (!fz_overlaps(p, n, r->rg.desc, r->rg.desc_len) &&
+	    !fz_overlaps(p, n, r->rg.drv, r->rg.drv_len) &&
+	    !fz_overlaps(p, n, r->rg.dev, r->rg.dev_len))
 		return;
-	if (r->packed && p < r->rg.desc + r->rg.desc_len && r->rg.desc < e) {
-		const uint8_t *q = p > r->rg.desc ? p : r->rg.desc;
-		const uint8_t *qe = e < r->rg.desc + r->rg.desc_len ? e : r->rg.desc + r->rg.desc_len;
-
-		/* each 16-byte slot the fill touches, by its first touched byte */
-		for (; q < qe; q = r->rg.desc + ((size_t)(q - r->rg.desc) / 16 + 1) * 16)
-			fz_note_ring_write(r, q);
-	}
+	for (uint32_t s = 0; r->packed && s < r->cfg.size; s++)
+		if (fz_overlaps(p, n, r->rg.desc + 16 * s, 16))
+			fz_note_ring_write(r, r->rg.desc + 16 * s);
 	fz_set_dirty(r);
 }
 

@@ -97,11 +97,6 @@ static void set_rings(struct fz_run *r, const struct vq_cfg *cfg)
 	fz_set_ext(r);
 }
 
-static bool overlaps(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-	return a < b + bl && b < a + al;
-}
-
 /**
  * fz_do_start() - checked vq_start(): accepted exactly when fz_cfg_valid().
  * @r: run
@@ -161,9 +156,9 @@ int fz_do_start(struct fz_run *r, const struct vq_cfg *cfg)
 	if (cfg->size != r->cfg0.size || cfg->fmt != r->cfg0.fmt || cfg->desc != r->cfg0.desc ||
 	    cfg->driver != r->cfg0.driver || cfg->device != r->cfg0.device)
 		r->exp_off = true; /* expectations assume cfg0's geometry */
-	r->overlap = overlaps(r->rg.dev, r->rg.dev_len, r->rg.desc, r->rg.desc_len) ||
-		     overlaps(r->rg.dev, r->rg.dev_len, r->rg.drv, r->rg.drv_len) ||
-		     overlaps(r->rg.dev, r->rg.dev_len, r->l.data, FZ_DATA_BYTES);
+	r->overlap = fz_overlaps(r->rg.dev, r->rg.dev_len, r->rg.desc, r->rg.desc_len) ||
+		     fz_overlaps(r->rg.dev, r->rg.dev_len, r->rg.drv, r->rg.drv_len) ||
+		     fz_overlaps(r->rg.dev, r->rg.dev_len, r->l.data, FZ_DATA_BYTES);
 	return 0;
 }
 

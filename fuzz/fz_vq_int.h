@@ -246,6 +246,7 @@ void fz_log_check_rest(const struct fz_run *r);
 void fz_check_logged(const struct fz_run *r, const void *p, size_t len, const char *what);
 bool fz_in_window(const struct fz_run *r, uint32_t s);
 bool fz_in_range(const uint8_t *p, const uint8_t *base, size_t len);
+bool fz_overlaps(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
 uint32_t fz_dist(const struct fz_run *r, uint16_t a, bool aw, uint16_t b, bool bw);
 void fz_advance(const struct fz_run *r, uint16_t *pos, bool *wrap, uint32_t by);
 bool fz_fl_has(const struct fz_run *r, uint16_t id);
